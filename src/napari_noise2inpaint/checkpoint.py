@@ -1,0 +1,101 @@
+"""Model files: safetensors weights with the config and statistics in the metadata."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from . import __version__
+from .config import Noise2InpaintConfig
+from .errors import InputError, ModelFileError
+from .model import TrainedModel
+from .network import Denoiser
+
+FORMAT_NAME = "napari-noise2inpaint"
+FORMAT_VERSION = "1"
+
+
+def save_model(model: TrainedModel, path: str | os.PathLike) -> None:
+    """Write ``model`` to a safetensors file, atomically (no half-written file on failure).
+
+    Parameters
+    ----------
+    model : TrainedModel
+        The model to save.
+    path : str or path-like
+        Destination, conventionally ending in ``.safetensors``.
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise InputError(f"Cannot write {path}: folder {path.parent} does not exist.")
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.network.state_dict().items()}
+    metadata = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "package_version": __version__,
+        "torch_version": torch.__version__,
+        "numpy_version": np.__version__,
+        "config": model.config.to_json(),
+        "normalization": json.dumps({"means": model.means, "stds": model.stds}),
+        "history": json.dumps(model.history, default=str),
+        "data": json.dumps(model.data_info, default=str),
+    }
+    handle, tmp = tempfile.mkstemp(prefix=".n2i-", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        save_file(tensors, tmp, metadata=metadata)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_metadata(path: str | os.PathLike) -> dict[str, str]:
+    """Return the string metadata of one of our model files, without loading weights."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"Model file {path} does not exist.")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as error:
+        raise ModelFileError(f"{path} is not a safetensors model file ({error}).") from None
+    if metadata.get("format") != FORMAT_NAME:
+        raise ModelFileError(f"{path} is a safetensors file but not a napari-noise2inpaint model.")
+    if metadata.get("format_version") != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path} uses model format {metadata.get('format_version')}; "
+            f"this version reads format {FORMAT_VERSION}."
+        )
+    return metadata
+
+
+def load_model(path: str | os.PathLike) -> TrainedModel:
+    """Rebuild a model from a file written by :func:`save_model`; no code is executed.
+
+    Raises
+    ------
+    ModelFileError
+        The file is missing, damaged, or not one of ours.
+    """
+    metadata = read_metadata(path)
+    try:
+        config = Noise2InpaintConfig.from_json(metadata["config"])
+        stats = json.loads(metadata["normalization"])
+        history = json.loads(metadata.get("history", "{}"))
+        data_info = json.loads(metadata.get("data", "{}"))
+        with safe_open(str(path), framework="pt") as handle:
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+        network = Denoiser(config)
+        network.load_state_dict(tensors, strict=True)
+    except (KeyError, ValueError, RuntimeError, InputError, SafetensorError) as error:
+        raise ModelFileError(f"{path} is damaged: {str(error).splitlines()[0]}") from None
+    network.eval()
+    return TrainedModel(network, config, stats["means"], stats["stds"], history, data_info)

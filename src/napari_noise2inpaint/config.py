@@ -1,0 +1,164 @@
+"""The one configuration object, validated on creation and stored inside every model file."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import InputError
+
+METHODS = ("n2i", "n2v", "supervised")
+LOSSES = ("mse", "l1l2")
+HOLE_FILLS = ("zero", "neighbour")
+INFERENCE_OUTPUTS = ("z", "x", "masks")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass
+class Noise2InpaintConfig:
+    """Everything that defines a model and how it is trained.
+
+    Parameters
+    ----------
+    method : {"n2i", "n2v", "supervised"}
+        Noise2Inpaint, Noise2Void (blind-spot baseline) or supervised training on clean targets.
+        All three train the same U-Net.
+    rho : float
+        Fraction of pixels in the loss set Lambda, 0 < rho <= 0.5. Pixels are partitioned into
+        ``round(1 / rho)`` equal random sets, so the effective fraction is ``1 / round(1 / rho)``.
+    unrolls : int
+        Number K of regulariser + data-consistency blocks (N2I only).
+    shared_regularizer : bool
+        One U-Net shared by all unrolls (default) or one per unroll.
+    mu_init : float
+        Initial data-consistency penalty mu (kept positive through a softplus).
+    mu_lr_factor : float
+        Learning rate of mu relative to the network's; mu barely moves at the network's rate.
+    hole_fill : {"zero", "neighbour"}
+        What the network sees at Lambda pixels in x0: zero (the normalised mean) or a random
+        neighbour's value.
+    loss : {"mse", "l1l2"}
+        Loss on Lambda pixels: mean squared error or the normalised L1 + L2 loss.
+    features : int
+        Feature maps in the U-Net's first layer (doubled at each level).
+    depth : int
+        Number of pooling levels of the U-Net.
+    patch_size : int
+        Side of the square training patches, a multiple of ``2 ** depth``.
+    batch_size : int
+        Patches per optimisation step.
+    learning_rate : float
+        Adam's learning rate before cosine decay.
+    steps : int or None
+        Training length in optimisation steps.
+    epochs : float or None
+        Training length in passes over the data (one epoch sees as many patch pixels as there
+        are training pixels). Used when ``steps`` is None.
+    time_limit : float or None
+        Wall-clock limit in seconds; training stops at the first limit reached.
+    val_fraction : float
+        Fraction of planes (or, with few planes, of an extra patch batch) held out for validation.
+    val_interval : int
+        Steps between validation passes.
+    n2v_fraction : float
+        Fraction of patch pixels replaced in Noise2Void training.
+    inference_output : {"z", "x", "masks"}
+        Test-time output: the last regulariser output z, the data-consistency output x with all
+        pixels as data, or x averaged over ``inference_masks`` random masks.
+    inference_masks : int
+        Number of random masks averaged when ``inference_output == "masks"``.
+    channel_axis : int or None
+        Axis of the training data holding channels; every other leading axis is a stack of planes.
+    seed : int
+        Seed of every random choice (weights, patches, masks).
+    device : {"auto", "cpu", "cuda", "mps"}
+        Where to train; auto picks CUDA, then MPS, then CPU.
+    """
+
+    method: str = "n2i"
+    rho: float = 0.05
+    unrolls: int = 5
+    shared_regularizer: bool = True
+    mu_init: float = 1.0
+    mu_lr_factor: float = 20.0
+    hole_fill: str = "zero"
+    loss: str = "mse"
+    features: int = 32
+    depth: int = 2
+    patch_size: int = 64
+    batch_size: int = 16
+    learning_rate: float = 4e-4
+    steps: int | None = 400
+    epochs: float | None = None
+    time_limit: float | None = None
+    val_fraction: float = 0.1
+    val_interval: int = 50
+    n2v_fraction: float = 0.002
+    inference_output: str = "z"
+    inference_masks: int = 8
+    channel_axis: int | None = None
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        _check_choice("method", self.method, METHODS)
+        _check_choice("loss", self.loss, LOSSES)
+        _check_choice("hole_fill", self.hole_fill, HOLE_FILLS)
+        _check_choice("inference_output", self.inference_output, INFERENCE_OUTPUTS)
+        _check_choice("device", self.device, DEVICES)
+        if not 0 < self.rho <= 0.5:
+            raise InputError(f"rho must be in (0, 0.5], got {self.rho}.")
+        _check_min("unrolls", self.unrolls, 1)
+        _check_min("features", self.features, 1)
+        _check_min("depth", self.depth, 1)
+        _check_min("batch_size", self.batch_size, 1)
+        _check_min("inference_masks", self.inference_masks, 1)
+        _check_min("val_interval", self.val_interval, 1)
+        if self.patch_size < 2**self.depth or self.patch_size % 2**self.depth:
+            raise InputError(
+                f"patch_size must be a positive multiple of {2**self.depth}, got {self.patch_size}."
+            )
+        if self.mu_init <= 0 or self.learning_rate <= 0 or self.mu_lr_factor <= 0:
+            raise InputError("mu_init, learning_rate and mu_lr_factor must be positive.")
+        if not 0 <= self.val_fraction < 1:
+            raise InputError(f"val_fraction must be in [0, 1), got {self.val_fraction}.")
+        if not 0 < self.n2v_fraction < 1:
+            raise InputError(f"n2v_fraction must be in (0, 1), got {self.n2v_fraction}.")
+        if self.steps is None and self.epochs is None and self.time_limit is None:
+            raise InputError("Give a training length: steps, epochs or a time limit.")
+        for name in ("steps", "epochs", "time_limit"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise InputError(f"{name} must be positive, got {value}.")
+
+    @property
+    def n_sets(self) -> int:
+        """Number L of disjoint loss sets in each pixel partition."""
+        return max(2, round(1 / self.rho))
+
+    def to_json(self) -> str:
+        """Serialise to a JSON string (stored in model files)."""
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Noise2InpaintConfig:
+        """Rebuild a config from :meth:`to_json` output, ignoring unknown keys."""
+        data = json.loads(text)
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def replace(self, **changes: Any) -> Noise2InpaintConfig:
+        """Return a validated copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise InputError(f"{name} must be one of {', '.join(choices)}; got {value!r}.")
+
+
+def _check_min(name: str, value: int, minimum: int) -> None:
+    if value < minimum:
+        raise InputError(f"{name} must be at least {minimum}, got {value}.")

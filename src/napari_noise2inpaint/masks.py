@@ -1,0 +1,128 @@
+"""Random pixel sets: Noise2Inpaint partitions (eq. 13-14) and Noise2Void blind spots."""
+
+from __future__ import annotations
+
+import torch
+
+
+def random_partition(shape: tuple[int, ...], n_sets: int, rng: torch.Generator) -> torch.Tensor:
+    """Split all pixels into ``n_sets`` disjoint random sets of equal size (+-1).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape of the image (any number of dimensions).
+    n_sets : int
+        Number L of sets; each holds ``M / L`` pixels, rounded up or down.
+    rng : torch.Generator
+        Source of randomness; its device decides where the labels live.
+
+    Returns
+    -------
+    torch.Tensor
+        uint8 label map of ``shape``: pixel j belongs to set ``labels[j]``.
+
+    Examples
+    --------
+    >>> g = torch.Generator().manual_seed(0)
+    >>> labels = random_partition((4, 5), 4, g)
+    >>> torch.bincount(labels.flatten().long()).tolist()
+    [5, 5, 5, 5]
+    """
+    if not 1 <= n_sets <= 255:
+        raise ValueError(f"n_sets must be in 1..255, got {n_sets}")
+    size = 1
+    for s in shape:
+        size *= s
+    order = torch.randperm(size, generator=rng, device=rng.device)
+    labels = torch.empty(size, dtype=torch.uint8, device=rng.device)
+    labels[order] = (torch.arange(size, device=rng.device) % n_sets).to(torch.uint8)
+    return labels.reshape(shape)
+
+
+class PartitionCycler:
+    """Per-image partitions that are used set by set and redrawn once all sets were used.
+
+    Parameters
+    ----------
+    shapes : list of tuple of int
+        Shape of each image (plane).
+    n_sets : int
+        Number L of sets per partition.
+    rng : torch.Generator
+        Source of randomness for every partition drawn.
+    """
+
+    def __init__(self, shapes: list[tuple[int, int]], n_sets: int, rng: torch.Generator):
+        self._shapes = shapes
+        self._n_sets = n_sets
+        self._rng = rng
+        self._labels = [random_partition(s, n_sets, rng) for s in shapes]
+        self._next = [0] * len(shapes)
+
+    def next_set(self, image: int) -> tuple[torch.Tensor, int]:
+        """Return the label map of ``image`` and the set to use as Lambda, then advance."""
+        if self._next[image] == self._n_sets:
+            self._labels[image] = random_partition(self._shapes[image], self._n_sets, self._rng)
+            self._next[image] = 0
+        chosen = self._next[image]
+        self._next[image] += 1
+        return self._labels[image], chosen
+
+
+def random_lambda(shape: tuple[int, ...], rho: float, rng: torch.Generator) -> torch.Tensor:
+    """Boolean mask with ``round(rho * M)`` randomly chosen True pixels per leading item.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(batch, H, W)`` or any shape; the count applies to the last two axes of each item.
+    rho : float
+        Fraction of pixels selected.
+    rng : torch.Generator
+        Source of randomness.
+
+    Returns
+    -------
+    torch.Tensor
+        Boolean mask of ``shape``.
+    """
+    *lead, h, w = shape
+    count = max(1, round(rho * h * w))
+    scores = torch.rand((*lead, h * w), generator=rng, device=rng.device)
+    picked = scores.argsort(dim=-1)[..., :count]
+    mask = torch.zeros((*lead, h * w), dtype=torch.bool, device=rng.device)
+    mask.scatter_(-1, picked, True)
+    return mask.reshape(shape)
+
+
+def neighbour_values(images: torch.Tensor, rng: torch.Generator, radius: int = 2) -> torch.Tensor:
+    """Value of a random other pixel within a ``(2r+1)^2`` window, for every pixel.
+
+    Parameters
+    ----------
+    images : torch.Tensor
+        ``(B, 1, H, W)`` batch.
+    rng : torch.Generator
+        Source of randomness.
+    radius : int
+        Window half-width (2 gives Noise2Void's 5x5 window).
+
+    Returns
+    -------
+    torch.Tensor
+        Same shape; each pixel replaced by a neighbour (never itself), edges reflected.
+    """
+    b, c, h, w = images.shape
+    side = 2 * radius + 1
+    # offsets drawn from the window without the centre: index 0..side*side-2, skip the centre
+    idx = torch.randint(0, side * side - 1, (b, c, h, w), generator=rng, device=rng.device)
+    idx = idx + (idx >= (side * side) // 2).long()
+    dy = idx // side - radius
+    dx = idx % side - radius
+    padded = torch.nn.functional.pad(images, (radius,) * 4, mode="reflect")
+    rows = torch.arange(h, device=images.device).view(1, 1, h, 1) + radius + dy
+    cols = torch.arange(w, device=images.device).view(1, 1, 1, w) + radius + dx
+    flat = padded.reshape(b, c, -1)
+    index = (rows * (w + 2 * radius) + cols).reshape(b, c, -1)
+    return flat.gather(-1, index).reshape(b, c, h, w)

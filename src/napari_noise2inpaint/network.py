@@ -1,0 +1,106 @@
+"""The unrolled variable-splitting network (eq. 10-12) and its data-consistency step."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .config import Noise2InpaintConfig
+from .unet import UNet, init_weights
+
+
+def data_consistency(
+    y: torch.Tensor, z: torch.Tensor, theta: torch.Tensor | None, mu: torch.Tensor
+) -> torch.Tensor:
+    """Closed-form minimiser of ``||P_theta (y - x)||^2 + mu ||x - z||^2`` (eq. 11-12).
+
+    Parameters
+    ----------
+    y : torch.Tensor
+        Noisy measurements.
+    z : torch.Tensor
+        Regulariser output.
+    theta : torch.Tensor or None
+        Boolean mask of data-fidelity pixels; None means all pixels.
+    mu : torch.Tensor
+        Positive penalty (scalar tensor).
+
+    Returns
+    -------
+    torch.Tensor
+        ``(y + mu z) / (1 + mu)`` on Theta, ``z`` elsewhere.
+    """
+    blended = (y + mu * z) / (1 + mu)
+    if theta is None:
+        return blended
+    return torch.where(theta, blended, z)
+
+
+class Denoiser(nn.Module):
+    """U-Net alone (Noise2Void, supervised) or K unrolls of U-Net + data consistency (N2I).
+
+    Parameters
+    ----------
+    config : Noise2InpaintConfig
+        Method, unrolls, features, depth and mu initialisation are read from it.
+    rng : torch.Generator, optional
+        Seeds the weight initialisation.
+    """
+
+    def __init__(self, config: Noise2InpaintConfig, rng: torch.Generator | None = None):
+        super().__init__()
+        self.unrolled = config.method == "n2i"
+        self.unrolls = config.unrolls if self.unrolled else 1
+        n_nets = 1 if (config.shared_regularizer or not self.unrolled) else config.unrolls
+        self.regularizers = nn.ModuleList(
+            UNet(config.features, config.depth) for _ in range(n_nets)
+        )
+        # softplus(raw) = mu_init
+        raw = math.log(math.expm1(config.mu_init))
+        self.mu_raw = nn.Parameter(torch.tensor(raw, dtype=torch.float32))
+        if rng is not None:
+            init_weights(self, rng)
+
+    @property
+    def mu(self) -> torch.Tensor:
+        """The positive data-consistency penalty."""
+        return F.softplus(self.mu_raw)
+
+    def forward(
+        self, y: torch.Tensor, theta: torch.Tensor | None = None, x0: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run the network on a ``(B, 1, H, W)`` batch.
+
+        Parameters
+        ----------
+        y : torch.Tensor
+            Normalised noisy batch.
+        theta : torch.Tensor, optional
+            Data-fidelity pixels (bool, same shape); None uses all pixels.
+        x0 : torch.Tensor, optional
+            Starting image (y with Lambda pixels removed); defaults to ``y``.
+
+        Returns
+        -------
+        tuple of torch.Tensor
+            ``(x, z)``: the last data-consistency output and the last regulariser output.
+            Without unrolling both are the U-Net output.
+        """
+        x = y if x0 is None else x0
+        if not self.unrolled:
+            z = self.regularizers[0](x)
+            return z, z
+        mu = self.mu.to(y.dtype)
+        for k in range(self.unrolls):
+            z = self.regularizers[k % len(self.regularizers)](x)
+            x = data_consistency(y, z, theta, mu)
+        return x, z
+
+    def receptive_radius(self) -> int:
+        """Pixels on each side that can influence an output pixel (for tiling overlaps)."""
+        depth = self.regularizers[0].depth
+        per_net = sum(2 * 2**level for level in range(depth)) * 2 + 2 * 2**depth + 2**depth
+        return per_net * self.unrolls

@@ -1,0 +1,145 @@
+"""Random training patches, augmented and masked, drawn on the fly from planes in memory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .masks import random_partition
+
+
+@dataclass
+class PatchBatch:
+    """One batch of ``(B, 1, P, P)`` patches with their masks and optional clean targets."""
+
+    noisy: torch.Tensor
+    loss_set: torch.Tensor | None
+    target: torch.Tensor | None
+
+
+class PatchSampler:
+    """Draws square patches from same-sized groups of planes, with per-plane pixel partitions.
+
+    Each plane carries a random partition of its pixels into ``n_sets`` disjoint sets. A patch
+    uses the plane's next unused set as its loss set Lambda; when all sets of a plane were used a
+    new partition is drawn (eq. 13-14). Patches get random flips and 90-degree rotations.
+
+    Parameters
+    ----------
+    planes : list of torch.Tensor
+        ``(H, W)`` planes on the training device.
+    patch_size : int
+        Side of the square patches (at most the smallest plane side).
+    n_sets : int or None
+        Sets per partition; None draws no masks (Noise2Void, supervised).
+    rng : torch.Generator
+        Source of every random choice; on the planes' device.
+    targets : list of torch.Tensor, optional
+        Clean planes matching ``planes`` (supervised training).
+    """
+
+    def __init__(
+        self,
+        planes: list[torch.Tensor],
+        patch_size: int,
+        n_sets: int | None,
+        rng: torch.Generator,
+        targets: list[torch.Tensor] | None = None,
+    ):
+        self.patch_size = patch_size
+        self.n_sets = n_sets
+        self.rng = rng
+        self._groups: dict[tuple[int, int], list[int]] = {}
+        for index, plane in enumerate(planes):
+            self._groups.setdefault(tuple(plane.shape), []).append(index)
+        self._stacks = {s: torch.stack([planes[i] for i in ids]) for s, ids in self._groups.items()}
+        self._targets = (
+            {s: torch.stack([targets[i] for i in ids]) for s, ids in self._groups.items()}
+            if targets is not None
+            else None
+        )
+        self._labels = {}
+        self._next_set = {}
+        if n_sets is not None:
+            for shape, ids in self._groups.items():
+                self._labels[shape] = torch.stack(
+                    [random_partition(shape, n_sets, rng) for _ in ids]
+                )
+                self._next_set[shape] = np.zeros(len(ids), dtype=np.int64)
+        weights = [len(ids) * s[0] * s[1] for s, ids in self._groups.items()]
+        self._group_probs = torch.tensor(weights, dtype=torch.float64) / sum(weights)
+
+    @property
+    def n_pixels(self) -> int:
+        """Pixels in all planes."""
+        return sum(len(ids) * s[0] * s[1] for s, ids in self._groups.items())
+
+    def sample(self, batch_size: int) -> PatchBatch:
+        """Draw ``batch_size`` augmented patches with their loss sets (and targets)."""
+        shapes = list(self._groups)
+        group_of = torch.multinomial(
+            self._group_probs, batch_size, replacement=True, generator=_cpu_rng(self.rng)
+        )
+        parts = [self._sample_group(shapes[g], int((group_of == g).sum())) for g in range(len(shapes))]
+        parts = [p for p in parts if p is not None]
+        noisy = torch.cat([p[0] for p in parts])
+        loss_set = torch.cat([p[1] for p in parts]) if self.n_sets is not None else None
+        target = torch.cat([p[2] for p in parts]) if self._targets is not None else None
+        return self._augment(noisy, loss_set, target)
+
+    def _sample_group(self, shape: tuple[int, int], count: int):
+        if count == 0:
+            return None
+        device = self.rng.device
+        p = self.patch_size
+        n_planes = len(self._groups[shape])
+        idx = torch.randint(0, n_planes, (count,), generator=self.rng, device=device)
+        ys = torch.randint(0, shape[0] - p + 1, (count,), generator=self.rng, device=device)
+        xs = torch.randint(0, shape[1] - p + 1, (count,), generator=self.rng, device=device)
+        offsets = torch.arange(p, device=device)
+        rows = (ys[:, None] + offsets)[:, :, None]
+        cols = (xs[:, None] + offsets)[:, None, :]
+        pick = idx[:, None, None]
+        noisy = self._stacks[shape][pick, rows, cols]
+        target = self._targets[shape][pick, rows, cols] if self._targets is not None else None
+        loss_set = None
+        if self.n_sets is not None:
+            chosen = self._advance_sets(shape, idx.tolist())
+            loss_set = self._labels[shape][pick, rows, cols] == chosen.to(device)[:, None, None]
+        return noisy, loss_set, target
+
+    def _advance_sets(self, shape: tuple[int, int], plane_ids: list[int]) -> torch.Tensor:
+        counters = self._next_set[shape]
+        chosen = []
+        for plane in plane_ids:
+            if counters[plane] == self.n_sets:
+                self._labels[shape][plane] = random_partition(shape, self.n_sets, self.rng)
+                counters[plane] = 0
+            chosen.append(int(counters[plane]))
+            counters[plane] += 1
+        return torch.tensor(chosen, dtype=torch.uint8)
+
+    def _augment(self, noisy, loss_set, target) -> PatchBatch:
+        device = self.rng.device
+        count = noisy.shape[0]
+        turns = torch.randint(0, 4, (count,), generator=self.rng, device=device)
+        flips = torch.randint(0, 2, (count,), generator=self.rng, device=device).bool()
+
+        def apply(batch: torch.Tensor | None) -> torch.Tensor | None:
+            if batch is None:
+                return None
+            batch = torch.where(flips[:, None, None], batch.flip(-1), batch)
+            rotated = torch.stack([torch.rot90(batch, k, dims=(-2, -1)) for k in range(4)])
+            return rotated[turns, torch.arange(count, device=device)].unsqueeze(1)
+
+        return PatchBatch(apply(noisy), apply(loss_set), apply(target))
+
+
+def _cpu_rng(rng: torch.Generator) -> torch.Generator:
+    """A CPU generator derived from ``rng`` (multinomial on CPU needs one)."""
+    if rng.device.type == "cpu":
+        return rng
+    seed = int(torch.randint(0, 2**62, (1,), generator=rng, device=rng.device).item())
+    return torch.Generator().manual_seed(seed)

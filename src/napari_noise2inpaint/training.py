@@ -1,0 +1,271 @@
+"""Self-supervised training as a generator of progress events (N2I, Noise2Void, supervised)."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import threading
+import time
+from collections.abc import Generator
+
+import torch
+
+from . import __version__
+from .config import Noise2InpaintConfig
+from .events import PreviewUpdate, TrainProgress
+from .losses import masked_loss
+from .masks import neighbour_values, random_lambda
+from .model import TrainedModel, resolve_device
+from .network import Denoiser
+from .preview import PreviewSource, denoise_preview
+from .sampling import PatchBatch, PatchSampler
+from .training_data import TrainingData, prepare_training_data
+
+TrainEvent = TrainProgress | PreviewUpdate
+
+
+def iter_train(
+    images,
+    config: Noise2InpaintConfig | None = None,
+    *,
+    targets=None,
+    validation=None,
+    stop_event: threading.Event | None = None,
+    preview: PreviewSource | None = None,
+) -> Generator[TrainEvent, None, TrainedModel]:
+    """Train a denoiser, yielding a :class:`TrainProgress` after every step.
+
+    Parameters
+    ----------
+    images : array_like or list of array_like
+        Noisy images: 2D, or stacks whose leading axes are independent planes.
+    config : Noise2InpaintConfig, optional
+        Method and hyper-parameters; defaults to ``Noise2InpaintConfig()``.
+    targets : array_like or list of array_like, optional
+        Clean images for ``method="supervised"``.
+    validation : array_like or list of array_like, optional
+        Noisy validation images; by default planes or patches of ``images`` are held out.
+    stop_event : threading.Event, optional
+        Checked every step; when set, training ends early and returns the model so far.
+    preview : PreviewSource, optional
+        A plane to denoise every ``preview.interval_s`` seconds, yielded as a
+        :class:`PreviewUpdate`.
+
+    Returns
+    -------
+    TrainedModel
+        The weights with the best validation loss (the last weights are in ``history``).
+    """
+    config = config or Noise2InpaintConfig()
+    data = prepare_training_data(images, config, targets, validation)
+    device = resolve_device(config.device)
+    run = _Run(config, data, device)
+    try:
+        yield from run.loop(stop_event, preview)
+        return run.finish(stop_event)
+    finally:
+        run.release()
+
+
+def train(images, config: Noise2InpaintConfig | None = None, **kwargs) -> TrainedModel:
+    """Train and return the model; same arguments as :func:`iter_train`."""
+    generator = iter_train(images, config, **kwargs)
+    while True:
+        try:
+            next(generator)
+        except StopIteration as done:
+            return done.value
+
+
+class _Run:
+    """State of one training run; kept private so that only the generator drives it."""
+
+    def __init__(self, config: Noise2InpaintConfig, data: TrainingData, device: torch.device):
+        self.config = config
+        self.data = data
+        self.device = device
+        self.rng = torch.Generator(device).manual_seed(config.seed)
+        self.net = Denoiser(config, torch.Generator().manual_seed(config.seed)).to(device)
+        if device.type == "cuda":
+            self.net = self.net.to(memory_format=torch.channels_last)
+        self.optimizer = torch.optim.Adam(
+            [
+                {"params": self.net.regularizers.parameters(), "lr_scale": 1.0},
+                {"params": [self.net.mu_raw], "lr_scale": config.mu_lr_factor},
+            ],
+            lr=config.learning_rate,
+        )
+        n_sets = config.n_sets if config.method == "n2i" else None
+        to_device = lambda planes: [torch.from_numpy(p).to(device) for p in planes]  # noqa: E731
+        targets = to_device(data.train_targets) if data.train_targets is not None else None
+        self.sampler = PatchSampler(
+            to_device(data.train), data.patch_size, n_sets, self.rng, targets
+        )
+        self.val_batch = self._validation_batch(to_device, n_sets)
+        pixels_per_step = config.batch_size * data.patch_size**2
+        self.steps_per_epoch = max(1, math.ceil(self.sampler.n_pixels / pixels_per_step))
+        self.total_steps = _total_steps(config, self.steps_per_epoch)
+        self.best_val = math.inf
+        self.best_state = None
+        self.step = 0
+        self.loss = math.nan
+        self.val_loss: float | None = None
+        self.start = time.perf_counter()
+
+    def _validation_batch(self, to_device, n_sets) -> tuple[PatchBatch, torch.Tensor]:
+        val_rng = torch.Generator(self.device).manual_seed(self.config.seed + 2)
+        targets = self.data.validation_targets
+        sampler = PatchSampler(
+            to_device(self.data.validation),
+            self.data.patch_size,
+            n_sets,
+            val_rng,
+            to_device(targets) if targets is not None else None,
+        )
+        batch = sampler.sample(max(self.config.batch_size, 8))
+        inputs, loss_set = self._inputs(batch, val_rng)
+        return PatchBatch(inputs, loss_set, batch.target), batch.noisy
+
+    def _inputs(self, batch: PatchBatch, rng: torch.Generator):
+        """Network inputs and loss set for the configured method."""
+        method = self.config.method
+        if method == "supervised":
+            return batch.noisy, None
+        if method == "n2v":
+            mask = random_lambda(batch.noisy.shape, self.config.n2v_fraction, rng)
+            return torch.where(mask, neighbour_values(batch.noisy, rng), batch.noisy), mask
+        if self.config.hole_fill == "zero":
+            return torch.where(batch.loss_set, 0.0, batch.noisy), batch.loss_set
+        filled = neighbour_values(batch.noisy, rng)
+        return torch.where(batch.loss_set, filled, batch.noisy), batch.loss_set
+
+    def _loss(self, noisy, inputs, loss_set, target) -> torch.Tensor:
+        if self.config.method == "n2i":
+            x, _ = self.net(noisy, ~loss_set, inputs)
+        else:
+            x, _ = self.net(inputs)
+        reference = target if self.config.method == "supervised" else noisy
+        return masked_loss(x, reference, loss_set, self.config.loss)
+
+    def _autocast(self):
+        if self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def loop(self, stop_event, preview) -> Generator[TrainEvent, None, None]:
+        last_preview = time.perf_counter()
+        window = (time.perf_counter(), 0)
+        while not self._done(stop_event):
+            self._set_learning_rate()
+            batch = self.sampler.sample(self.config.batch_size)
+            inputs, loss_set = self._inputs(batch, self.rng)
+            self.net.train()
+            with self._autocast():
+                loss = self._loss(batch.noisy, inputs, loss_set, batch.target)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            self.step += 1
+            self.loss = float(loss.detach())
+            if self.step % self.config.val_interval == 0:
+                self._validate()
+            now = time.perf_counter()
+            rate = (self.step - window[1]) / max(now - window[0], 1e-9)
+            if now - window[0] > 5:
+                window = (now, self.step)
+            yield self._progress(rate * self.config.batch_size)
+            if preview is not None and now - last_preview >= preview.interval_s:
+                last_preview = now
+                image = denoise_preview(self._snapshot(), preview)
+                if image is not None:
+                    yield PreviewUpdate(self.step, image)
+
+    def _done(self, stop_event) -> bool:
+        if stop_event is not None and stop_event.is_set():
+            return True
+        if self.total_steps is not None and self.step >= self.total_steps:
+            return True
+        limit = self.config.time_limit
+        return limit is not None and time.perf_counter() - self.start >= limit
+
+    def _progress_fraction(self) -> float:
+        fractions = [0.0]
+        if self.total_steps:
+            fractions.append(self.step / self.total_steps)
+        if self.config.time_limit:
+            fractions.append((time.perf_counter() - self.start) / self.config.time_limit)
+        return min(1.0, max(fractions))
+
+    def _set_learning_rate(self) -> None:
+        factor = 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * self._progress_fraction()))
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.config.learning_rate * factor * group["lr_scale"]
+
+    @torch.no_grad()
+    def _validate(self) -> None:
+        batch, noisy = self.val_batch
+        self.net.eval()
+        with self._autocast():
+            loss = self._loss(noisy, batch.noisy, batch.loss_set, batch.target)
+        self.val_loss = float(loss)
+        if self.val_loss < self.best_val:
+            self.best_val = self.val_loss
+            self.best_state = copy.deepcopy(self.net.state_dict())
+
+    def _progress(self, patches_per_s: float) -> TrainProgress:
+        elapsed = time.perf_counter() - self.start
+        fraction = self._progress_fraction()
+        eta = elapsed * (1 - fraction) / fraction if fraction > 0 else None
+        return TrainProgress(
+            step=self.step,
+            total_steps=self.total_steps,
+            epoch=self.step / self.steps_per_epoch,
+            loss=self.loss,
+            val_loss=self.val_loss,
+            mu=float(self.net.mu.detach()) if self.net.unrolled else None,
+            patches_per_s=patches_per_s,
+            pixels_per_s=patches_per_s * self.data.patch_size**2,
+            elapsed_s=elapsed,
+            eta_s=eta,
+        )
+
+    def _snapshot(self) -> TrainedModel:
+        return TrainedModel(self.net, self.config, self.data.means, self.data.stds)
+
+    def finish(self, stop_event) -> TrainedModel:
+        if self.step == 0 or self.step % self.config.val_interval:
+            self._validate()
+        last_val = self.val_loss
+        network = Denoiser(self.config)
+        network.load_state_dict(self.best_state)
+        network.eval()
+        history = {
+            "steps": self.step,
+            "epochs": self.step / self.steps_per_epoch,
+            "final_loss": self.loss,
+            "best_val_loss": self.best_val,
+            "last_val_loss": last_val,
+            "seconds": time.perf_counter() - self.start,
+            "stopped_early": bool(stop_event is not None and stop_event.is_set()),
+            "device": str(self.device),
+            "patch_size": self.data.patch_size,
+            "notes": self.data.notes,
+            "package_version": __version__,
+        }
+        return TrainedModel(network, self.config, self.data.means, self.data.stds, history,
+                            self.data.info)
+
+    def release(self) -> None:
+        """Drop device tensors so accelerator memory is freed when training ends."""
+        self.net = self.optimizer = self.sampler = self.val_batch = self.best_state = None
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+
+
+def _total_steps(config: Noise2InpaintConfig, steps_per_epoch: int) -> int | None:
+    if config.steps is not None:
+        return int(config.steps)
+    if config.epochs is not None:
+        return max(1, math.ceil(config.epochs * steps_per_epoch))
+    return None

@@ -1,0 +1,137 @@
+"""Turning user arrays into normalised training and validation planes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .config import Noise2InpaintConfig
+from .data import channel_statistics, check_array, normalise, resolve_channel_axis, to_planes
+from .errors import InputError
+
+
+@dataclass
+class TrainingData:
+    """Normalised ``(H, W)`` planes for training and validation, with their statistics."""
+
+    train: list[np.ndarray]
+    validation: list[np.ndarray]
+    train_targets: list[np.ndarray] | None
+    validation_targets: list[np.ndarray] | None
+    means: list[float]
+    stds: list[float]
+    patch_size: int
+    info: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def prepare_training_data(
+    images, config: Noise2InpaintConfig, targets=None, validation=None
+) -> TrainingData:
+    """Check, split into planes, normalise and hold out validation planes.
+
+    Parameters
+    ----------
+    images : array_like or list of array_like
+        Noisy training data; each array 2D or a stack (planes on the leading axes).
+    config : Noise2InpaintConfig
+        Supplies the method, channel axis, patch size, validation fraction and seed.
+    targets : array_like or list of array_like, optional
+        Clean images matching ``images`` (needed for supervised training).
+    validation : array_like or list of array_like, optional
+        Separate noisy validation images; otherwise planes (or patches) are held out.
+
+    Returns
+    -------
+    TrainingData
+    """
+    arrays = _as_list(images, "training image")
+    if config.method == "supervised" and targets is None:
+        raise InputError("Supervised training needs clean targets (--target).")
+    target_arrays = _as_list(targets, "target image") if targets is not None else None
+    if target_arrays is not None and [a.shape for a in target_arrays] != [a.shape for a in arrays]:
+        raise InputError("Each target must have the same shape as its noisy image.")
+    notes: list[str] = []
+    stacks, axis = _planes_of(arrays, config.channel_axis, notes)
+    pooled = np.concatenate([s.reshape(s.shape[0], -1) for s in stacks], axis=1)
+    means, stds = channel_statistics(pooled[:, None])
+    planes = _flat_normalised(stacks, means, stds)
+    target_planes = None
+    if target_arrays is not None:
+        target_planes = _flat_normalised(_planes_of(target_arrays, axis, [])[0], means, stds)
+    patch = _fit_patch_size(planes, config, notes)
+    train, val, train_t, val_t = _split(planes, target_planes, config, validation, axis, means, stds)
+    info = {
+        "shapes": [list(a.shape) for a in arrays],
+        "dtype": str(arrays[0].dtype),
+        "planes": len(planes),
+        "channel_axis": axis,
+    }
+    return TrainingData(train, val, train_t, val_t, means, stds, patch, info, notes)
+
+
+def _as_list(images, name: str) -> list[np.ndarray]:
+    if isinstance(images, (list, tuple)):
+        if not images:
+            raise InputError(f"No {name} was given.")
+        return [check_array(a, name) for a in images]
+    return [check_array(images, name)]
+
+
+def _planes_of(arrays, channel_axis, notes):
+    stacks, axes = [], set()
+    for array in arrays:
+        axis, note = resolve_channel_axis(array, channel_axis)
+        if note and note not in notes:
+            notes.append(note)
+        axes.add(axis)
+        stacks.append(to_planes(array, axis)[0])
+    if len({s.shape[0] for s in stacks}) > 1:
+        raise InputError("All training images must have the same number of channels.")
+    return stacks, axes.pop() if len(axes) == 1 else None
+
+
+def _flat_normalised(stacks, means, stds) -> list[np.ndarray]:
+    planes = []
+    for stack in stacks:
+        normalise(stack, means, stds)
+        planes.extend(stack.reshape(-1, *stack.shape[-2:]))
+    return planes
+
+
+def _fit_patch_size(planes, config: Noise2InpaintConfig, notes: list[str]) -> int:
+    multiple = 2**config.depth
+    smallest = min(min(p.shape) for p in planes)
+    if smallest < 2 * multiple:
+        raise InputError(
+            f"An image is only {smallest} pixels on one side; training needs at least "
+            f"{2 * multiple}x{2 * multiple} pixels."
+        )
+    if smallest >= config.patch_size:
+        return config.patch_size
+    patch = smallest - smallest % multiple
+    notes.append(f"Images are smaller than the {config.patch_size}-pixel patch; using {patch}.")
+    return patch
+
+
+def _split(planes, target_planes, config, validation, axis, means, stds):
+    if validation is not None:
+        val_stacks = _planes_of(_as_list(validation, "validation image"), axis, [])[0]
+        return planes, _flat_normalised(val_stacks, means, stds), target_planes, None
+    n_val = int(round(config.val_fraction * len(planes)))
+    if config.val_fraction == 0 or n_val == 0 or n_val >= len(planes):
+        # too few planes to hold any out: validate on fixed patches of the training planes
+        return planes, list(planes), target_planes, target_planes
+    order = torch.randperm(len(planes), generator=torch.Generator().manual_seed(config.seed + 1))
+    held_out = set(order[:n_val].tolist())
+    train, val = _partition(planes, held_out)
+    if target_planes is None:
+        return train, val, None, None
+    return (train, val, *_partition(target_planes, held_out))
+
+
+def _partition(items: list, held_out: set[int]) -> tuple[list, list]:
+    kept = [item for i, item in enumerate(items) if i not in held_out]
+    return kept, [item for i, item in enumerate(items) if i in held_out]
