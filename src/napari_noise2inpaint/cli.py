@@ -1,0 +1,340 @@
+"""Command-line interface: ``noise2inpaint train | denoise | info``."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+from . import __version__
+from .checkpoint import load_model, read_metadata, save_model
+from .config import DEVICES, INFERENCE_OUTPUTS, METHODS, Noise2InpaintConfig
+from .data import resolve_channel_axis
+from .errors import InputError
+from .inference import iter_denoise
+from .io import read_image, write_tiff
+from .training import iter_train
+
+PROG = "noise2inpaint"
+DEFAULTS = Noise2InpaintConfig()
+# training options: flag, config field, type, help (the config's default is appended)
+TRAIN_OPTIONS = (
+    ("--method", "method", str, "n2i, n2v (blind spot) or supervised"),
+    ("--rho", "rho", float, "fraction of pixels in each loss set, in (0, 0.5]"),
+    ("--unrolls", "unrolls", int, "unrolled inpainting blocks (n2i)"),
+    ("--steps", "steps", int, "optimisation steps; unset by --epochs or --time-limit alone"),
+    ("--epochs", "epochs", float, "passes over the training pixels"),
+    ("--time-limit", "time_limit", float, "wall-clock limit in seconds"),
+    ("--patch", "patch_size", int, "side of the training patches"),
+    ("--batch", "batch_size", int, "patches per step"),
+    ("--features", "features", int, "feature maps of the U-Net's first layer"),
+    ("--lr", "learning_rate", float, "learning rate"),
+    ("--channel-axis", "channel_axis", int, "axis holding channels"),
+    ("--device", "device", str, "where to train"),
+    ("--seed", "seed", int, "random seed"),
+)
+CHOICES = {"method": METHODS, "device": DEVICES}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return the exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name; defaults to ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        0 on success, 2 for bad input or usage, 130 when interrupted outside training.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else 2
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # e.g. `noise2inpaint info model | head`
+        _silence_stdout()
+        return 1
+    except (InputError, OSError) as error:
+        message = " ".join(str(error).split()) or type(error).__name__
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _silence_stdout() -> None:
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with the train, denoise and info subcommands.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Self-supervised denoising with Noise2Inpaint."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_train(commands)
+    _add_denoise(commands)
+    info = commands.add_parser("info", help="print what a model file stores, as JSON")
+    info.add_argument("model", metavar="MODEL", help="a .safetensors model file")
+    info.set_defaults(func=run_info)
+    return parser
+
+
+def _add_train(commands) -> None:
+    train = commands.add_parser("train", help="train a denoiser on noisy images")
+    train.add_argument("images", nargs="+", metavar="IMAGE", help="noisy TIFF/PNG/JPEG images")
+    train.add_argument("--out", required=True, metavar="MODEL", help="model file to write")
+    train.add_argument("--target", nargs="+", metavar="CLEAN", help="clean images (supervised)")
+    for flag, field, kind, text in TRAIN_OPTIONS:
+        train.add_argument(
+            flag,
+            dest=field,
+            type=kind,
+            choices=CHOICES.get(field),
+            metavar=None if field in CHOICES else flag[2:].upper().replace("-", "_"),
+            help=f"{text} (default {_default(field)})",
+        )
+    train.set_defaults(func=run_train)
+
+
+def _default(field: str) -> str:
+    value = getattr(DEFAULTS, field)
+    return "unset" if value is None else str(value)
+
+
+def _add_denoise(commands) -> None:
+    denoise = commands.add_parser("denoise", help="denoise an image with a trained model")
+    denoise.add_argument("image", metavar="IMAGE", help="noisy TIFF/PNG/JPEG image or stack")
+    denoise.add_argument("--model", required=True, help="a .safetensors model file")
+    denoise.add_argument("--out", required=True, help="float32 TIFF file to write")
+    denoise.add_argument("--channel-axis", type=int, help="axis holding channels")
+    denoise.add_argument("--device", choices=DEVICES, default="auto")
+    denoise.add_argument("--output", choices=INFERENCE_OUTPUTS, help="test-time output")
+    denoise.set_defaults(func=run_denoise)
+
+
+def train_config(args: argparse.Namespace) -> Noise2InpaintConfig:
+    """Build the training config from parsed ``train`` arguments (validated by the config).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments of the ``train`` subcommand.
+
+    Returns
+    -------
+    Noise2InpaintConfig
+    """
+    fields = {
+        field: getattr(args, field)
+        for _, field, _, _ in TRAIN_OPTIONS
+        if getattr(args, field) is not None
+    }
+    if args.steps is None and (args.epochs is not None or args.time_limit is not None):
+        fields["steps"] = None
+    return Noise2InpaintConfig(**fields)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Train on the given images and save the model; see ``noise2inpaint train --help``."""
+    config = train_config(args)
+    if (config.method == "supervised") != bool(args.target):
+        raise InputError(
+            "--method supervised needs clean images (--target CLEAN ...)"
+            if args.target is None
+            else "--target is only used with --method supervised."
+        )
+    out = Path(args.out)
+    inputs = [Path(p) for p in [*args.images, *(args.target or [])]]
+    _check_output(out, inputs)
+    images = [read_image(p) for p in args.images]
+    targets = [read_image(p) for p in args.target] if args.target else None
+    shown = _print_notes(resolve_channel_axis(a, config.channel_axis)[1] for a in images)
+    stop = threading.Event()
+    generator = iter_train(images, config, targets=targets, stop_event=stop)
+    with _stop_on_sigint(stop), contextlib.closing(_Progress("train", "step")) as bar:
+        model = _drive_training(generator, bar)
+    _print_notes(n for n in model.history.get("notes", []) if n not in shown)
+    save_model(model, out)
+    history = model.history
+    if history.get("stopped_early"):
+        print(f"Training interrupted at step {history['steps']}; saved the model trained so far.")
+    print(f"Model saved to {out}")
+    print(_summary(model))
+    return 0
+
+
+def _drive_training(generator, bar: _Progress):
+    while True:
+        try:
+            event = next(generator)
+        except StopIteration as done:
+            return done.value
+        if not hasattr(event, "loss"):
+            continue  # a preview image; the CLI does not ask for them
+        postfix = {"loss": f"{event.loss:.4g}"}
+        if event.val_loss is not None:
+            postfix["val"] = f"{event.val_loss:.4g}"
+        if event.mu is not None:
+            postfix["mu"] = f"{event.mu:.3g}"
+        if event.eta_s is not None:
+            postfix["eta"] = f"{event.eta_s:.0f}s"
+        bar.update(event.step, event.total_steps, postfix)
+
+
+def _summary(model) -> str:
+    history = model.history
+    config = model.config
+    parts = [
+        f"{config.method}",
+        f"{history.get('steps', '?')} steps ({history.get('epochs', 0):.2f} epochs)",
+        f"{history.get('seconds', 0):.1f} s on {history.get('device', '?')}",
+        f"final loss {history.get('final_loss', float('nan')):.4g}",
+        f"best val loss {history.get('best_val_loss', float('nan')):.4g}",
+    ]
+    if config.method == "n2i":
+        parts.append(f"mu {model.mu:.3g}")
+    return "Summary: " + ", ".join(parts)
+
+
+def run_denoise(args: argparse.Namespace) -> int:
+    """Denoise one image with a saved model; see ``noise2inpaint denoise --help``."""
+    source, out = Path(args.image), Path(args.out)
+    _check_output(out, [source])
+    model = load_model(args.model)
+    image = read_image(source)
+    axis = args.channel_axis if args.channel_axis is not None else model.config.channel_axis
+    _print_notes([resolve_channel_axis(image, axis)[1]])
+    generator = iter_denoise(
+        model, image, channel_axis=axis, output=args.output, device=args.device
+    )
+    with contextlib.closing(_Progress("denoise", "tile")) as bar:
+        while True:
+            try:
+                event = next(generator)
+            except StopIteration as done:
+                result = done.value
+                break
+            bar.update(event.done, event.total)
+    write_tiff(out, result, source=source)
+    print(f"Denoised image ({result.shape}, float32) written to {out}")
+    return 0
+
+
+def run_info(args: argparse.Namespace) -> int:
+    """Print a model file's config, normalisation, history, data info and versions as JSON."""
+    model = load_model(args.model)
+    metadata = read_metadata(args.model)
+    report = {
+        "file": str(args.model),
+        "format": metadata.get("format"),
+        "format_version": metadata.get("format_version"),
+        "versions": {
+            name: metadata.get(f"{name}_version") for name in ("package", "torch", "numpy")
+        },
+        "config": json.loads(model.config.to_json()),
+        "normalization": {"means": model.means, "stds": model.stds},
+        "mu": model.mu if model.config.method == "n2i" else None,
+        "history": model.history,
+        "data": model.data_info,
+    }
+    print(json.dumps(report, indent=2, default=str))
+    return 0
+
+
+def _check_output(out: Path, inputs: Sequence[Path]) -> None:
+    """Refuse an output path that is one of the inputs or lies in a missing folder."""
+    for path in inputs:
+        if out.resolve() == path.resolve() or (
+            out.exists() and path.exists() and out.samefile(path)
+        ):
+            raise InputError(f"--out {out} is an input file; choose another output path.")
+    if not out.parent.is_dir():
+        raise InputError(f"Cannot write {out}: folder {out.parent} does not exist.")
+    if out.is_dir():
+        raise InputError(f"--out {out} is a folder; give a file name.")
+
+
+def _print_notes(notes) -> set[str]:
+    shown = set()
+    for note in notes:
+        if note and note not in shown:
+            shown.add(note)
+            print(f"{PROG}: note: {note}", file=sys.stderr)
+    return shown
+
+
+class _Progress:
+    """A tqdm bar on stderr, opened at the first update so that early errors print alone."""
+
+    def __init__(self, description: str, unit: str):
+        self.description, self.unit = description, unit
+        self.bar: tqdm | None = None
+
+    def update(self, done: int, total: int | None, postfix: dict | None = None) -> None:
+        if self.bar is None:
+            self.bar = tqdm(
+                desc=self.description,
+                unit=self.unit,
+                file=sys.stderr,
+                dynamic_ncols=True,
+                total=total,
+            )
+        self.bar.total = total
+        if postfix:
+            self.bar.set_postfix(postfix, refresh=False)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+@contextlib.contextmanager
+def _stop_on_sigint(stop: threading.Event) -> Iterator[None]:
+    """Make the first Ctrl-C set ``stop`` (training ends and saves); a second one aborts."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        tqdm.write(
+            f"{PROG}: stopping after this step and saving the model so far "
+            "(Ctrl-C again to abort without saving)",
+            file=sys.stderr,
+        )
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,194 @@
+"""Reading images (TIFF, PNG, JPEG) and writing float32 TIFF results atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import tifffile
+from PIL import Image, UnidentifiedImageError
+
+from .errors import InputError
+
+TIFF_SUFFIXES = (".tif", ".tiff")
+PILLOW_SUFFIXES = (".png", ".jpg", ".jpeg")
+IMAGEJ_ORDER = "TZCYX"
+_READ_ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError, RuntimeError, zlib.error)
+# Pillow modes converted before reading: palette and bilevel images to plain RGB(A)/gray.
+_PILLOW_CONVERT = {"1": "L", "P": "RGBA", "PA": "RGBA", "LA": "L", "CMYK": "RGB", "YCbCr": "RGB"}
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read a TIFF (all pages of a stack), PNG or JPEG file into a numpy array.
+
+    Parameters
+    ----------
+    path : str or path-like
+        File ending in .tif, .tiff, .png, .jpg or .jpeg (case-insensitive).
+
+    Returns
+    -------
+    numpy.ndarray
+        The pixels in their stored dtype: ``(H, W)`` for grayscale, ``(H, W, 3)`` or
+        ``(H, W, 4)`` for RGB(A), and the full array of a multi-page TIFF stack.
+
+    Raises
+    ------
+    InputError
+        The file does not exist, has an unsupported extension, or cannot be decoded.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in TIFF_SUFFIXES + PILLOW_SUFFIXES:
+        supported = ", ".join(TIFF_SUFFIXES + PILLOW_SUFFIXES)
+        raise InputError(f"{path} has an unsupported extension; use one of {supported}.")
+    if not path.is_file():
+        raise InputError(f"Image file {path} does not exist.")
+    try:
+        return _read_tiff(path) if suffix in TIFF_SUFFIXES else _read_pillow(path)
+    except (UnidentifiedImageError, *_READ_ERRORS) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise InputError(f"Cannot read {path}: {reason}.") from None
+
+
+def _read_tiff(path: Path) -> np.ndarray:
+    with tifffile.TiffFile(path) as tif:
+        series = tif.series
+        first = series[0]
+        if len(series) > 1 and all(
+            s.shape == first.shape and s.dtype == first.dtype for s in series
+        ):  # pages written one by one, each its own series: stack them
+            return np.stack([s.asarray() for s in series])
+        return np.asarray(first.asarray())
+
+
+def _read_pillow(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        image.load()
+        if image.mode == "P" and "transparency" not in image.info:
+            image = image.convert("RGB")
+        elif image.mode in _PILLOW_CONVERT:
+            image = image.convert(_PILLOW_CONVERT[image.mode])
+        return np.array(image)
+
+
+def write_tiff(
+    path: str | os.PathLike,
+    array: np.ndarray,
+    *,
+    scale: Sequence[float] | None = None,
+    axes: str | None = None,
+    source: str | os.PathLike | None = None,
+) -> Path:
+    """Write ``array`` as a float32 TIFF, atomically (no half-written file on failure).
+
+    The file is ImageJ-compatible (hyperstack metadata) when the axes allow it, that is
+    when they are an ordered subset of TZCYX; otherwise a plain tifffile "shaped" TIFF is
+    written that reads back with the same shape.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Destination file; its folder must exist.
+    array : array_like
+        Image data, at least 2D; converted to float32.
+    scale : sequence of float, optional
+        Pixel size along every axis (as napari's layer scale); Y and X become the TIFF
+        resolution and Z the ImageJ slice spacing.
+    axes : str, optional
+        One letter per axis, e.g. "ZYX"; guessed from the shape when omitted (a trailing
+        axis of size 3 or 4 on 3D data is taken as channels of an RGB(A) image).
+    source : str or path-like, optional
+        The input file the data came from; writing over it is refused.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    InputError
+        Bad shape, axes or scale, missing folder, or ``path`` is the ``source`` file.
+    """
+    path = Path(path)
+    data = np.ascontiguousarray(array, dtype=np.float32)
+    if source is not None and _same_file(path, Path(source)):
+        raise InputError(f"Refusing to overwrite the input image {source}; choose another --out.")
+    if not path.parent.is_dir():
+        raise InputError(f"Cannot write {path}: folder {path.parent} does not exist.")
+    options = _tiff_options(data, axes, scale)
+    tmp = _new_temp_file(path)
+    try:
+        tifffile.imwrite(tmp, data, **options)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _new_temp_file(path: Path) -> Path:
+    """Create an empty hidden file next to ``path``, with the umask's usual permissions."""
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+            return tmp
+    raise InputError(f"Cannot create a temporary file in {path.parent}.")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a.exists() and b.exists():
+        return os.path.samefile(a, b)
+    return a.resolve() == b.resolve()
+
+
+def guess_axes(shape: Sequence[int]) -> str:
+    """Axis letters for an array shape: YX, ZYX, TZYX, TZCYX, or YXS for 3D RGB(A).
+
+    Parameters
+    ----------
+    shape : sequence of int
+        Array shape, 2 to 5 dimensions (more dimensions get Q letters in front).
+
+    Returns
+    -------
+    str
+        One letter per axis.
+    """
+    if len(shape) == 3 and shape[-1] in (3, 4) and min(shape[:2]) > 4:
+        return "YXS"
+    known = {2: "YX", 3: "ZYX", 4: "TZYX", 5: "TZCYX"}
+    return known.get(len(shape), "Q" * (len(shape) - 5) + "TZCYX")
+
+
+def _tiff_options(data: np.ndarray, axes: str | None, scale: Sequence[float] | None) -> dict:
+    if data.ndim < 2 or data.size == 0:
+        raise InputError(f"Cannot write an image of shape {data.shape} as TIFF.")
+    axes = (axes or guess_axes(data.shape)).upper()
+    if len(axes) != data.ndim or len(set(axes)) != len(axes):
+        raise InputError(f"axes {axes!r} do not match an array of shape {data.shape}.")
+    imagej = axes.endswith("YX") and "".join(a for a in IMAGEJ_ORDER if a in axes) == axes
+    metadata: dict = {"axes": axes}
+    options: dict = {"photometric": "minisblack", "metadata": metadata}
+    if imagej:
+        options["imagej"] = True
+    elif axes[-1] not in "YX" and data.shape[-1] <= 4:
+        options["planarconfig"] = "contig"
+    if scale is not None:
+        _add_scale(options, metadata, axes, [float(s) for s in scale], imagej)
+    return options
+
+
+def _add_scale(options: dict, metadata: dict, axes: str, scale: list, imagej: bool) -> None:
+    if len(scale) != len(axes) or min(scale) <= 0 or not {"Y", "X"} <= set(axes):
+        raise InputError(f"scale must have {len(axes)} positive values, got {scale}.")
+    options["resolution"] = (1 / scale[axes.index("X")], 1 / scale[axes.index("Y")])
+    if imagej and "Z" in axes:
+        metadata["spacing"] = scale[axes.index("Z")]
