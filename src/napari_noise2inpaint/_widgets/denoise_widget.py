@@ -1,0 +1,64 @@
+"""The "Denoise with a trained model" widget: model file + Image layer -> new layer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from magicgui.widgets import ComboBox, Container, FileEdit, PushButton
+from napari.utils.notifications import show_error
+
+from napari_noise2inpaint import InputError, available_devices, load_model
+
+from . import jobs
+from .fields import image_combo
+
+
+class DenoiseWidget(Container):
+    """Denoise an Image layer with a saved model; the result is added as a new layer.
+
+    Parameters
+    ----------
+    napari_viewer : napari.viewer.Viewer
+        The viewer holding the layers.
+    """
+
+    def __init__(self, napari_viewer):
+        self.viewer = napari_viewer
+        self.job = jobs.Job()
+        self.model_file = FileEdit(label="model file", mode="r", filter="*.safetensors")
+        self.image = image_combo(napari_viewer)
+        self.device = ComboBox(label="device", choices=["auto", *available_devices()])
+        self.run_button = PushButton(text="Denoise")
+        super().__init__(widgets=[self.model_file, self.image, self.device, self.run_button])
+        self.run_button.changed.connect(self.run)
+        self.native.destroyed.connect(self.job.close)
+        self.reset_choices()
+
+    def run(self) -> None:
+        """Load the model, copy the selected layer and denoise it in a worker."""
+        try:
+            snapshot = jobs.LayerSnapshot.of(self.image.value)
+            if Path(self.model_file.value).is_dir():  # an empty FileEdit holds a folder
+                raise InputError("Choose a model file first.")
+            model = load_model(self.model_file.value)
+        except (InputError, OSError) as exc:
+            show_error(jobs.error_message(exc, "loading the model"))
+            return
+        self.job = jobs.Job()
+        self.native.destroyed.connect(self.job.close)
+        self.run_button.enabled = False
+        jobs.start(
+            self.job,
+            jobs.denoise_job,
+            model,
+            snapshot.data,
+            model.config.channel_axis,
+            self.device.value,
+            desc="Noise2Inpaint denoising",
+            doing="denoising",
+            on_yield=lambda p: jobs.advance(self.job.worker, p.done, p.total, "denoising"),
+            on_return=lambda result: self.viewer.add_image(
+                result[0], **snapshot.layer_kwargs("N2I", contrast_limits=result[1])
+            ),
+            on_done=lambda: setattr(self.run_button, "enabled", True),
+        )

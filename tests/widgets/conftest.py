@@ -1,0 +1,50 @@
+import numpy as np
+import pytest
+import torch
+from napari.utils.notifications import notification_manager
+
+PLUGIN = "napari-noise2inpaint"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    # Two cores: one intra-op thread keeps tiny models fast and leaves a core to the GUI.
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture
+def notices(monkeypatch):
+    """Messages shown to the user (errors and infos), instead of napari's pop-ups."""
+    shown = []
+    monkeypatch.setattr(notification_manager, "dispatch", lambda n: shown.append(n))
+    return shown
+
+
+@pytest.fixture
+def viewer(make_napari_viewer):
+    return make_napari_viewer()
+
+
+@pytest.fixture
+def train_widget(viewer):
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Noise2Inpaint")
+    fields = widget.fields
+    fields.features.value = 4
+    fields.unrolls.value = 1
+    fields.length.value = 4
+    fields.batch_size.value = 2
+    fields.patch_size.value = 16
+    fields.device.value = "cpu"
+    widget.preview_interval_s = 0.0
+    return widget
+
+
+def noisy(shape, seed=0):
+    return np.random.default_rng(seed).poisson(20, shape).astype(np.uint16)
+
+
+def wait_idle(qtbot, widget, timeout=60_000):
+    qtbot.waitUntil(lambda: widget.phase == "idle", timeout=timeout)

@@ -1,0 +1,115 @@
+import numpy as np
+from conftest import noisy, wait_idle
+
+
+def train(qtbot, widget):
+    widget.train_button.click()
+    assert widget.phase == "training"
+    assert not widget.train_button.isEnabled()
+    assert widget.stop_button.isEnabled()
+    wait_idle(qtbot, widget)
+    assert widget.train_button.isEnabled()
+    assert not widget.stop_button.isEnabled()
+
+
+def test_train_2d_adds_denoised_layer_placed_like_input(qtbot, viewer, train_widget, notices):
+    data = noisy((40, 36))
+    layer = viewer.add_image(data.copy(), name="cells", scale=(0.5, 0.25), translate=(3, 4))
+    train_widget.reset_choices()
+    assert train_widget.fields.image.value is layer
+
+    train(qtbot, train_widget)
+
+    result = viewer.layers["cells (N2I)"]
+    assert result.data.shape == data.shape
+    assert result.data.dtype == np.float32
+    np.testing.assert_allclose(result.scale, (0.5, 0.25))
+    np.testing.assert_allclose(result.translate, (3, 4))
+    low, high = np.percentile(result.data, (1, 99.8))
+    np.testing.assert_allclose(result.contrast_limits, (low, high), rtol=1e-5)
+    np.testing.assert_array_equal(layer.data, data)  # the input is never modified
+    assert train_widget.model.history["steps"] == 4
+    assert len(train_widget.plot.steps) == 4
+    assert [n.message for n in notices] == []
+
+
+def test_stop_keeps_model_and_denoises(qtbot, viewer, train_widget, notices):
+    viewer.add_image(noisy((32, 32)), name="img")
+    train_widget.fields.length.value = 100_000
+    train_widget.train_button.click()
+    qtbot.waitUntil(lambda: len(train_widget.plot.steps) >= 1, timeout=60_000)
+    train_widget.stop_button.click()
+    wait_idle(qtbot, train_widget)
+
+    assert train_widget.model.history["stopped_early"]
+    assert train_widget.model.history["steps"] < 100_000
+    assert viewer.layers["img (N2I)"].data.shape == (32, 32)
+    assert any("stopped" in n.message for n in notices)
+
+
+def test_stack_preview_follows_the_plane_in_view(qtbot, viewer, train_widget):
+    data = noisy((3, 32, 32))
+    data[2] += 50  # the plane in view is brighter than the others
+    viewer.add_image(data, name="stack", scale=(2.0, 0.5, 0.5))
+    viewer.dims.set_current_step(0, 2)
+    train_widget.fields.length.value = 3
+
+    train(qtbot, train_widget)
+
+    np.testing.assert_array_equal(train_widget.preview.get_plane(), data[2])
+    preview = viewer.layers["stack (N2I preview)"]
+    assert preview.data.shape == (32, 32)
+    assert preview.data.mean() > data[:2].mean() + 25  # it shows the bright plane, denoised
+    np.testing.assert_allclose(preview.scale, (0.5, 0.5))
+    result = viewer.layers["stack (N2I)"]
+    assert result.data.shape == data.shape
+    np.testing.assert_allclose(result.scale, (2.0, 0.5, 0.5))
+
+
+def test_two_channel_stack(qtbot, viewer, train_widget):
+    data = noisy((2, 2, 24, 24))
+    data[:, 1] *= 10  # channels with different intensity scales
+    viewer.add_image(data, name="two")
+    train_widget.reset_choices()
+    train_widget.fields.channel_axis.value = 1
+    viewer.dims.set_current_step(1, 1)
+
+    train(qtbot, train_widget)
+
+    assert train_widget.preview.get_plane().shape == (24, 24, 2)
+    result = viewer.layers["two (N2I)"].data
+    assert result.shape == data.shape
+    assert result[:, 1].mean() > 5 * result[:, 0].mean()  # channels normalised separately
+    assert viewer.layers["two (N2I preview)"].data.mean() > 100  # the channel in view (1)
+
+
+def test_save_load_and_denoise_with_loaded_model(qtbot, viewer, train_widget, tmp_path, notices):
+    viewer.add_image(noisy((32, 32)), name="a")
+    train(qtbot, train_widget)
+    path = tmp_path / "model.safetensors"
+    train_widget.save(str(path))
+    assert path.is_file()
+
+    train_widget.model = None
+    train_widget.load(str(path))
+    assert train_widget.model.config.features == 4
+    assert train_widget.denoise_button.isEnabled()
+    viewer.layers.remove("a (N2I)")
+    train_widget.denoise_button.click()
+    wait_idle(qtbot, train_widget)
+    assert viewer.layers["a (N2I)"].data.shape == (32, 32)
+
+    train_widget.load(str(tmp_path / "missing.safetensors"))
+    assert notices[-1].severity == "error"
+
+
+def test_closing_the_viewer_stops_training(qtbot, viewer, train_widget):
+    viewer.add_image(noisy((32, 32)), name="img")
+    train_widget.fields.length.value = 100_000
+    train_widget.train_button.click()
+    job = train_widget.job
+    qtbot.waitUntil(lambda: len(train_widget.plot.steps) >= 1, timeout=60_000)
+    viewer.close()
+    qtbot.waitUntil(lambda: job.stop_event.is_set(), timeout=10_000)
+    qtbot.waitUntil(lambda: not job.worker.is_running, timeout=30_000)
+    assert job.closed
