@@ -49,6 +49,7 @@ def write_image(path: str, data, meta: dict) -> list[str]:
         tifffile.imwrite(
             path,
             data,
+            photometric="minisblack",
             resolution=resolution,
             metadata={"scale": scale, "axis_labels": labels},
         )

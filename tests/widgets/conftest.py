@@ -1,9 +1,7 @@
-import numpy as np
 import pytest
 import torch
-from napari.utils.notifications import notification_manager
-
-PLUGIN = "napari-noise2inpaint"
+from napari.utils.notifications import notification_manager  # noqa: TID251 (GUI tests)
+from widget_helpers import PLUGIN
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -40,11 +38,3 @@ def train_widget(viewer):
     fields.device.value = "cpu"
     widget.preview_interval_s = 0.0
     return widget
-
-
-def noisy(shape, seed=0):
-    return np.random.default_rng(seed).poisson(20, shape).astype(np.uint16)
-
-
-def wait_idle(qtbot, widget, timeout=60_000):
-    qtbot.waitUntil(lambda: widget.phase == "idle", timeout=timeout)

@@ -1,5 +1,5 @@
 import numpy as np
-from conftest import PLUGIN, noisy
+from widget_helpers import PLUGIN, noisy
 
 from napari_noise2inpaint import Noise2InpaintConfig, save_model, train
 

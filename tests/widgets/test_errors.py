@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from conftest import noisy
+from widget_helpers import noisy
 
 
 def errors(notices):
@@ -32,11 +32,9 @@ def test_a_labels_layer_passed_directly(viewer, train_widget, notices):
 
 def test_empty_image_is_refused_before_training(viewer, train_widget, notices, monkeypatch):
     # napari cannot even build an empty Image layer; fake one to check our own guard.
-    from napari.layers import Image
-
-    viewer.add_image(noisy((8, 8)), name="e")
+    layer = viewer.add_image(noisy((8, 8)), name="e")
     train_widget.reset_choices()
-    monkeypatch.setattr(Image, "data", property(lambda self: np.zeros((0, 32), np.float32)))
+    monkeypatch.setattr(type(layer), "data", property(lambda self: np.zeros((0, 32), np.float32)))
     train_widget.train_button.click()
     assert train_widget.phase == "idle"
     assert errors(notices) == ["Layer 'e' is empty (shape (0, 32))."]

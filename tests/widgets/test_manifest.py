@@ -2,7 +2,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import PLUGIN
+from widget_helpers import PLUGIN
 
 
 def test_npe2_validate_imports_every_command():

@@ -1,5 +1,5 @@
 import numpy as np
-from conftest import noisy, wait_idle
+from widget_helpers import noisy, wait_idle
 
 
 def train(qtbot, widget):
