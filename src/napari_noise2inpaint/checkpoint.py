@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save as safetensors_bytes
 
 from . import __version__
 from .config import Noise2InpaintConfig
@@ -47,10 +46,10 @@ def save_model(model: TrainedModel, path: str | os.PathLike) -> None:
         "history": json.dumps(model.history, default=str),
         "data": json.dumps(model.data_info, default=str),
     }
-    handle, tmp = tempfile.mkstemp(prefix=".n2i-", suffix=".tmp", dir=path.parent)
-    os.close(handle)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
     try:
-        save_file(tensors, tmp, metadata=metadata)
+        # written by Python so the file gets the user's umask (safetensors' writer uses 0600)
+        tmp.write_bytes(safetensors_bytes(tensors, metadata=metadata))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -83,13 +83,13 @@ class Noise2InpaintConfig:
     shared_regularizer: bool = True
     mu_init: float = 1.0
     mu_lr_factor: float = 20.0
-    hole_fill: str = "zero"
+    hole_fill: str = "neighbour"
     loss: str = "mse"
     features: int = 32
     depth: int = 2
     patch_size: int = 64
     batch_size: int = 16
-    learning_rate: float = 4e-4
+    learning_rate: float = 1e-3
     steps: int | None = 400
     epochs: float | None = None
     time_limit: float | None = None

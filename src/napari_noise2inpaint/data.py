@@ -51,9 +51,7 @@ def check_array(array: np.ndarray, name: str = "image") -> np.ndarray:
         raise InputError(f"The {name} is empty (shape {array.shape}).")
     if array.ndim < 2:
         raise InputError(f"The {name} must have at least 2 dimensions, got shape {array.shape}.")
-    if np.iscomplexobj(array) or not (
-        np.issubdtype(array.dtype, np.number) or array.dtype == bool
-    ):
+    if np.iscomplexobj(array) or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise InputError(f"The {name} has dtype {array.dtype}; real numbers are needed.")
     if np.issubdtype(array.dtype, np.floating):
         bad = int(np.count_nonzero(~np.isfinite(array)))
@@ -138,7 +136,7 @@ def normalise(planes: np.ndarray, means: list[float], stds: list[float]) -> np.n
 def broadcast_statistics(
     means: list[float], stds: list[float], channels: int
 ) -> tuple[list[float], list[float]]:
-    """Stored statistics for ``channels`` channels: reuse one set for all, or match counts."""
+    """Return statistics for ``channels`` channels: one stored set reused, or matching counts."""
     if len(means) == channels:
         return means, stds
     if len(means) == 1:

@@ -128,7 +128,10 @@ def _denoise_planes(model, flat, output, tile, overlap, device):
 def _tiles(shape, tile: int, context: int, multiple: int) -> Iterator[_Job]:
     height, width = shape
     padded = (height + -height % multiple, width + -width % multiple)
-    spans = [_spans(size, real, tile, context, multiple) for size, real in zip(padded, shape, strict=True)]
+    spans = [
+        _spans(size, real, tile, context, multiple)
+        for size, real in zip(padded, shape, strict=True)
+    ]
     for src_y, keep_y, dst_y in spans[0]:
         for src_x, keep_x, dst_x in spans[1]:
             yield _Job((src_y, src_x), (keep_y, keep_x), (dst_y, dst_x))

@@ -102,7 +102,7 @@ def neighbour_values(images: torch.Tensor, rng: torch.Generator, radius: int = 2
     Parameters
     ----------
     images : torch.Tensor
-        ``(B, 1, H, W)`` batch.
+        ``(B, C, H, W)`` batch.
     rng : torch.Generator
         Source of randomness.
     radius : int
@@ -111,7 +111,8 @@ def neighbour_values(images: torch.Tensor, rng: torch.Generator, radius: int = 2
     Returns
     -------
     torch.Tensor
-        Same shape; each pixel replaced by a neighbour (never itself), edges reflected.
+        Same shape; each pixel replaced by a neighbour, never by itself (offsets are reflected
+        at the border and mirrored when the reflection would land on the pixel itself).
     """
     b, c, h, w = images.shape
     side = 2 * radius + 1
@@ -120,9 +121,20 @@ def neighbour_values(images: torch.Tensor, rng: torch.Generator, radius: int = 2
     idx = idx + (idx >= (side * side) // 2).long()
     dy = idx // side - radius
     dx = idx % side - radius
-    padded = torch.nn.functional.pad(images, (radius,) * 4, mode="reflect")
-    rows = torch.arange(h, device=images.device).view(1, 1, h, 1) + radius + dy
-    cols = torch.arange(w, device=images.device).view(1, 1, 1, w) + radius + dx
-    flat = padded.reshape(b, c, -1)
-    index = (rows * (w + 2 * radius) + cols).reshape(b, c, -1)
-    return flat.gather(-1, index).reshape(b, c, h, w)
+    rows = torch.arange(h, device=images.device).view(1, 1, h, 1)
+    cols = torch.arange(w, device=images.device).view(1, 1, 1, w)
+    src_r, src_c = _reflect(rows + dy, h), _reflect(cols + dx, w)
+    itself = (src_r == rows) & (src_c == cols)
+    src_r = torch.where(itself, _reflect(rows - dy, h), src_r)
+    src_c = torch.where(itself, _reflect(cols - dx, w), src_c)
+    flat = images.reshape(b, c, -1)
+    return flat.gather(-1, (src_r * w + src_c).reshape(b, c, -1)).reshape(b, c, h, w)
+
+
+def _reflect(index: torch.Tensor, size: int) -> torch.Tensor:
+    """Mirror indices into ``0..size-1`` (without repeating the edge pixel)."""
+    if size == 1:
+        return torch.zeros_like(index)
+    period = 2 * (size - 1)
+    index = index.remainder(period)
+    return torch.where(index >= size, period - index, index)

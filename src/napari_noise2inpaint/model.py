@@ -38,9 +38,9 @@ class TrainedModel:
     data_info: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def mu(self) -> float:
-        """The learned data-consistency penalty."""
-        return float(self.network.mu.detach())
+    def mu(self) -> float | None:
+        """The learned data-consistency penalty (None for Noise2Void and supervised models)."""
+        return float(self.network.mu.detach()) if self.network.unrolled else None
 
     def denoise(self, image: np.ndarray, **kwargs: Any) -> np.ndarray:
         """Denoise ``image``; see :func:`napari_noise2inpaint.denoise` for the options."""

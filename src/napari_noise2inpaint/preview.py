@@ -31,7 +31,7 @@ class PreviewSource:
             self._plane = None if plane is None else np.array(plane, copy=True)
 
     def get_plane(self) -> np.ndarray | None:
-        """The plane to preview, or None."""
+        """Return the plane to preview, or None."""
         with self._lock:
             return self._plane
 

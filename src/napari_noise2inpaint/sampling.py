@@ -82,7 +82,9 @@ class PatchSampler:
         group_of = torch.multinomial(
             self._group_probs, batch_size, replacement=True, generator=_cpu_rng(self.rng)
         )
-        parts = [self._sample_group(shapes[g], int((group_of == g).sum())) for g in range(len(shapes))]
+        parts = [
+            self._sample_group(shapes[g], int((group_of == g).sum())) for g in range(len(shapes))
+        ]
         parts = [p for p in parts if p is not None]
         noisy = torch.cat([p[0] for p in parts])
         loss_set = torch.cat([p[1] for p in parts]) if self.n_sets is not None else None
@@ -138,7 +140,7 @@ class PatchSampler:
 
 
 def _cpu_rng(rng: torch.Generator) -> torch.Generator:
-    """A CPU generator derived from ``rng`` (multinomial on CPU needs one)."""
+    """Return a CPU generator derived from ``rng`` (multinomial on CPU needs one)."""
     if rng.device.type == "cpu":
         return rng
     seed = int(torch.randint(0, 2**62, (1,), generator=rng, device=rng.device).item())

@@ -13,6 +13,7 @@ import torch
 
 from . import __version__
 from .config import Noise2InpaintConfig
+from .errors import InputError
 from .events import PreviewUpdate, TrainProgress
 from .losses import masked_loss
 from .masks import neighbour_values, random_lambda
@@ -237,6 +238,10 @@ class _Run:
         if self.step == 0 or self.step % self.config.val_interval:
             self._validate()
         last_val = self.val_loss
+        if self.best_state is None:
+            raise InputError(
+                "Training diverged (the loss is not a number); lower the learning rate."
+            )
         network = Denoiser(self.config)
         network.load_state_dict(self.best_state)
         network.eval()
@@ -253,8 +258,9 @@ class _Run:
             "notes": self.data.notes,
             "package_version": __version__,
         }
-        return TrainedModel(network, self.config, self.data.means, self.data.stds, history,
-                            self.data.info)
+        return TrainedModel(
+            network, self.config, self.data.means, self.data.stds, history, self.data.info
+        )
 
     def release(self) -> None:
         """Drop device tensors so accelerator memory is freed when training ends."""

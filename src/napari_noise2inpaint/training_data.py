@@ -62,7 +62,9 @@ def prepare_training_data(
     if target_arrays is not None:
         target_planes = _flat_normalised(_planes_of(target_arrays, axis, [])[0], means, stds)
     patch = _fit_patch_size(planes, config, notes)
-    train, val, train_t, val_t = _split(planes, target_planes, config, validation, axis, means, stds)
+    train, val, train_t, val_t = _split(
+        planes, target_planes, config, validation, axis, means, stds
+    )
     info = {
         "shapes": [list(a.shape) for a in arrays],
         "dtype": str(arrays[0].dtype),

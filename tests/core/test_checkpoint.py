@@ -1,0 +1,81 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import synthetic_scene
+from safetensors.torch import save_file
+
+from napari_noise2inpaint import (
+    ModelFileError,
+    denoise,
+    load_model,
+    read_metadata,
+    save_model,
+    train,
+)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    from napari_noise2inpaint import Noise2InpaintConfig
+
+    config = Noise2InpaintConfig(features=4, unrolls=2, steps=3, batch_size=2, patch_size=16)
+    return train(synthetic_scene(48)[1], config)
+
+
+def test_save_and_load_give_identical_outputs(trained, tmp_path):
+    path = tmp_path / "model.safetensors"
+    save_model(trained, path)
+    loaded = load_model(path)
+    _, noisy = synthetic_scene(40)
+    assert np.array_equal(denoise(loaded, noisy), denoise(trained, noisy))
+    assert loaded.config == trained.config
+    assert loaded.means == trained.means and loaded.stds == trained.stds
+    assert loaded.history["steps"] == 3
+
+
+def test_the_file_carries_config_statistics_and_versions(trained, tmp_path):
+    path = tmp_path / "model.safetensors"
+    trained.save(str(path))
+    metadata = read_metadata(path)
+    assert json.loads(metadata["config"])["unrolls"] == 2
+    assert set(json.loads(metadata["normalization"])) == {"means", "stds"}
+    assert metadata["torch_version"] == torch.__version__
+    assert metadata["package_version"]
+    assert path.stat().st_mode & 0o044  # readable by others, like any file the user writes
+    assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]
+
+
+def test_missing_garbage_foreign_and_damaged_files_are_refused(trained, tmp_path):
+    with pytest.raises(ModelFileError, match="does not exist"):
+        load_model(tmp_path / "missing.safetensors")
+    garbage = tmp_path / "garbage.safetensors"
+    garbage.write_bytes(b"\x00\x01 not a model" * 10)
+    with pytest.raises(ModelFileError, match="not a safetensors model file"):
+        load_model(garbage)
+    foreign = tmp_path / "foreign.safetensors"
+    save_file({"w": torch.zeros(3)}, str(foreign), metadata={"format": "pt"})
+    with pytest.raises(ModelFileError, match="not a napari-noise2inpaint model"):
+        load_model(foreign)
+    good = tmp_path / "good.safetensors"
+    save_model(trained, good)
+    truncated = tmp_path / "truncated.safetensors"
+    truncated.write_bytes(good.read_bytes()[:-200])
+    with pytest.raises(ModelFileError):
+        load_model(truncated)
+
+
+def test_weights_that_do_not_match_the_config_are_refused(trained, tmp_path):
+    path = tmp_path / "model.safetensors"
+    save_model(trained, path)
+    metadata = read_metadata(path)
+    config = json.loads(metadata["config"])
+    config["features"] = 8
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        tensors = {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118
+    save_file(tensors, str(path), metadata={**metadata, "config": json.dumps(config)})
+    with pytest.raises(ModelFileError, match="damaged"):
+        load_model(path)

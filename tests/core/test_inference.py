@@ -1,0 +1,89 @@
+import numpy as np
+import pytest
+import torch
+from conftest import synthetic_scene
+
+from napari_noise2inpaint import DenoiseProgress, InputError, denoise, iter_denoise, train
+
+
+@pytest.fixture(scope="module")
+def model():
+    from napari_noise2inpaint import Noise2InpaintConfig
+
+    config = Noise2InpaintConfig(features=4, unrolls=2, steps=3, batch_size=2, patch_size=16)
+    trained = train(synthetic_scene(48)[1], config)
+    generator = torch.Generator().manual_seed(5)
+    for p in trained.network.parameters():  # non-trivial weights so tiles really interact
+        p.data.add_(0.05 * torch.randn(p.shape, generator=generator))
+    return trained
+
+
+@pytest.mark.parametrize("output", ["z", "x", "masks"])
+def test_tiled_and_untiled_results_agree(model, output):
+    _, noisy = synthetic_scene(200)
+    image = noisy[:190, :163]
+    whole = denoise(model, image, output=output)
+    tiled = denoise(model, image, output=output, tile_size=64)
+    assert np.abs(tiled - whole).max() <= 1e-4 * np.abs(whole).max()
+
+
+def test_too_little_overlap_shows_seams(model):
+    _, noisy = synthetic_scene(200)
+    whole = denoise(model, noisy)
+    seamy = denoise(model, noisy, tile_size=64, overlap=4)
+    assert np.abs(seamy - whole).max() > 1e-3 * np.abs(whole).max()
+
+
+@pytest.mark.parametrize("shape", [(37, 31), (1, 1), (5, 3), (2, 37, 31)])
+def test_output_has_the_input_shape_and_is_float32(model, shape):
+    image = np.random.default_rng(0).integers(0, 4000, shape).astype(np.uint16)
+    out = denoise(model, image)
+    assert out.shape == image.shape and out.dtype == np.float32
+
+
+def test_output_is_in_the_input_intensity_scale(model):
+    _, noisy = synthetic_scene(64)
+    out = denoise(model, (noisy + 1000).astype(np.float32))
+    assert abs(out.mean() - (noisy.mean() + 1000)) < 0.2 * noisy.std()
+
+
+def test_channels_are_denoised_independently(model):
+    _, noisy = synthetic_scene(40)
+    both = np.stack([noisy, noisy[::-1]], axis=-1)  # HxWx2
+    out = denoise(model, both, channel_axis=-1)
+    assert np.allclose(out[..., 0], denoise(model, noisy), atol=1e-3)
+    assert np.allclose(out[..., 1], denoise(model, noisy[::-1]), atol=1e-3)
+
+
+def test_progress_counts_tiles(model):
+    _, noisy = synthetic_scene(150)
+    events = list(iter_denoise(model, np.stack([noisy, noisy]), tile_size=64))
+    assert all(isinstance(e, DenoiseProgress) for e in events)
+    assert events[-1].done == events[-1].total > 2
+
+
+def test_the_input_is_not_modified(model):
+    _, noisy = synthetic_scene(48)
+    before = noisy.copy()
+    denoise(model, noisy)
+    assert np.array_equal(noisy, before)
+
+
+def test_mask_averaging_is_reproducible(model):
+    _, noisy = synthetic_scene(48)
+    first = denoise(model, noisy, output="masks")
+    assert np.array_equal(first, denoise(model, noisy, output="masks"))
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        (np.zeros((0, 5)), "empty"),
+        (np.array([np.nan, 1, np.inf, 2] * 4).reshape(4, 4), "8 NaN or Inf"),
+        (np.zeros(10), "at least 2 dimensions"),
+        (np.array([["a", "b"], ["c", "d"]]), "real numbers"),
+    ],
+)
+def test_bad_images_get_a_clear_error(model, image, message):
+    with pytest.raises(InputError, match=message):
+        denoise(model, image)
