@@ -13,6 +13,7 @@ METHODS = ("n2i", "n2v", "supervised")
 LOSSES = ("mse", "l1l2")
 HOLE_FILLS = ("zero", "neighbour")
 INFERENCE_OUTPUTS = ("z", "x", "masks")
+KEEP_WEIGHTS = ("best", "last")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -62,6 +63,8 @@ class Noise2InpaintConfig:
         Fraction of planes (or, with few planes, of an extra patch batch) held out for validation.
     val_interval : int
         Steps between validation passes.
+    keep_weights : {"best", "last"}
+        Return the weights with the best validation loss, or the last weights.
     n2v_fraction : float
         Fraction of patch pixels replaced in Noise2Void training.
     inference_output : {"z", "x", "masks"}
@@ -95,6 +98,7 @@ class Noise2InpaintConfig:
     time_limit: float | None = None
     val_fraction: float = 0.1
     val_interval: int = 50
+    keep_weights: str = "best"
     n2v_fraction: float = 0.002
     inference_output: str = "z"
     inference_masks: int = 8
@@ -108,6 +112,7 @@ class Noise2InpaintConfig:
         _check_choice("hole_fill", self.hole_fill, HOLE_FILLS)
         _check_choice("inference_output", self.inference_output, INFERENCE_OUTPUTS)
         _check_choice("device", self.device, DEVICES)
+        _check_choice("keep_weights", self.keep_weights, KEEP_WEIGHTS)
         if not 0 < self.rho <= 0.5:
             raise InputError(f"rho must be in (0, 0.5], got {self.rho}.")
         _check_min("unrolls", self.unrolls, 1)

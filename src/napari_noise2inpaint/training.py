@@ -56,7 +56,8 @@ def iter_train(
     Returns
     -------
     TrainedModel
-        The weights with the best validation loss (the last weights are in ``history``).
+        The weights with the best validation loss, or the last ones with
+        ``config.keep_weights="last"``; ``history`` records both losses.
     """
     config = config or Noise2InpaintConfig()
     data = prepare_training_data(images, config, targets, validation)
@@ -109,6 +110,7 @@ class _Run:
         self.total_steps = _total_steps(config, self.steps_per_epoch)
         self.best_val = math.inf
         self.best_state = None
+        self.best_step = 0
         self.step = 0
         self.loss = math.nan
         self.val_loss: float | None = None
@@ -213,6 +215,7 @@ class _Run:
         if self.val_loss < self.best_val:
             self.best_val = self.val_loss
             self.best_state = copy.deepcopy(self.net.state_dict())
+            self.best_step = self.step
 
     def _progress(self, patches_per_s: float) -> TrainProgress:
         elapsed = time.perf_counter() - self.start
@@ -242,15 +245,18 @@ class _Run:
             raise InputError(
                 "Training diverged (the loss is not a number); lower the learning rate."
             )
+        keep_last = self.config.keep_weights == "last" and math.isfinite(last_val)
         network = Denoiser(self.config)
-        network.load_state_dict(self.best_state)
+        network.load_state_dict(self.net.state_dict() if keep_last else self.best_state)
         network.eval()
         history = {
             "steps": self.step,
             "epochs": self.step / self.steps_per_epoch,
             "final_loss": self.loss,
             "best_val_loss": self.best_val,
+            "best_step": self.best_step,
             "last_val_loss": last_val,
+            "kept_weights": "last" if keep_last else "best",
             "seconds": time.perf_counter() - self.start,
             "stopped_early": bool(stop_event is not None and stop_event.is_set()),
             "device": str(self.device),

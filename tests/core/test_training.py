@@ -46,6 +46,19 @@ def test_training_yields_typed_progress_and_returns_a_model(tiny_config):
     assert model.history["steps"] == 4 and not model.history["stopped_early"]
 
 
+def test_best_or_last_weights_are_kept_as_configured(tiny_config):
+    _, noisy = synthetic_scene(48)
+    # a high learning rate makes the validation loss worse after the first step
+    config = tiny_config.replace(steps=6, val_interval=1, learning_rate=0.05)
+    best = train(noisy, config)
+    last = train(noisy, config.replace(keep_weights="last"))
+    assert best.history["best_step"] == 1
+    assert best.history["best_val_loss"] < best.history["last_val_loss"]
+    assert (best.history["kept_weights"], last.history["kept_weights"]) == ("best", "last")
+    pairs = zip(best.network.state_dict().values(), last.network.state_dict().values(), strict=True)
+    assert any(not torch.equal(a, b) for a, b in pairs)
+
+
 def test_diverging_training_says_so(tiny_config):
     _, noisy = synthetic_scene(48)
     with pytest.raises(InputError, match="diverged"):
