@@ -40,7 +40,7 @@ def main() -> int:
     result = viewer.layers[f"{layer.name} (N2I)"]
     viewer.layers[f"{layer.name} (N2I preview)"].visible = False
     viewer.layers.selection.active = result
-    viewer.grid.enabled = True  # noisy input and denoised result side by side
+    viewer.canvas.grid.enabled = True  # noisy input and denoised result side by side
     viewer.reset_view()
     wait(lambda: False, timeout_s=1.0)
     OUT.parent.mkdir(exist_ok=True)
