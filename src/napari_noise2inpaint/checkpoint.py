@@ -16,6 +16,7 @@ from .config import Noise2InpaintConfig
 from .errors import InputError, ModelFileError
 from .model import TrainedModel
 from .network import Denoiser
+from .noise import build_noise_model
 
 FORMAT_NAME = "napari-noise2inpaint"
 FORMAT_VERSION = "1"
@@ -92,7 +93,8 @@ def load_model(path: str | os.PathLike) -> TrainedModel:
         data_info = json.loads(metadata.get("data", "{}"))
         with safe_open(str(path), framework="pt") as handle:
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
-        network = Denoiser(config)
+        noise = build_noise_model(config, stats["means"][0], stats["stds"][0])
+        network = Denoiser(config, noise=noise)
         network.load_state_dict(tensors, strict=True)
     except (KeyError, ValueError, RuntimeError, InputError, SafetensorError) as error:
         raise ModelFileError(f"{path} is damaged: {str(error).splitlines()[0]}") from None

@@ -14,6 +14,7 @@ LOSSES = ("mse", "l1l2")
 HOLE_FILLS = ("zero", "neighbour")
 INFERENCE_OUTPUTS = ("z", "x", "masks")
 KEEP_WEIGHTS = ("best", "last")
+NOISE_MODELS = ("gaussian", "poisson_gaussian", "correlated")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -72,6 +73,23 @@ class Noise2InpaintConfig:
         pixels as data, or x averaged over ``inference_masks`` random masks.
     inference_masks : int
         Number of random masks averaged when ``inference_output == "masks"``.
+    noise_model : {"gaussian", "poisson_gaussian", "correlated"}
+        Noise statistics of the data-fidelity term: white Gaussian, signal-dependent
+        ``var = gain * x + offset``, or stationary correlated Gaussian.
+    noise_gain, noise_offset : float or None
+        Poisson-Gaussian parameters in intensity units (variance = gain * intensity + offset);
+        estimated from the training data when None.
+    noise_kernel : list of list of float or None
+        Autocorrelation kernel of correlated noise (odd sides, centre = variance, intensity
+        units); estimated from ``noise_region`` (or the whole first plane) when None.
+    noise_region : list of int or None
+        ``[y0, y1, x0, x1]`` background rectangle of the first training plane for the kernel
+        estimate.
+    noise_sigma : float or None
+        Standard deviation of white noise in the training data (estimated when None); used to
+        rescale mu when denoising data with another noise level.
+    cg_iterations : int
+        Conjugate gradient iterations of the correlated data-consistency step.
     channel_axis : int or None
         Axis of the training data holding channels; every other leading axis is a stack of planes.
     seed : int
@@ -102,6 +120,13 @@ class Noise2InpaintConfig:
     n2v_fraction: float = 0.002
     inference_output: str = "z"
     inference_masks: int = 8
+    noise_model: str = "gaussian"
+    noise_gain: float | None = None
+    noise_offset: float | None = None
+    noise_kernel: list[list[float]] | None = None
+    noise_region: list[int] | None = None
+    noise_sigma: float | None = None
+    cg_iterations: int = 10
     channel_axis: int | None = None
     seed: int = 0
     device: str = "auto"
@@ -113,6 +138,8 @@ class Noise2InpaintConfig:
         _check_choice("inference_output", self.inference_output, INFERENCE_OUTPUTS)
         _check_choice("device", self.device, DEVICES)
         _check_choice("keep_weights", self.keep_weights, KEEP_WEIGHTS)
+        _check_choice("noise_model", self.noise_model, NOISE_MODELS)
+        _check_noise(self)
         if not 0 < self.rho <= 0.5:
             raise InputError(f"rho must be in (0, 0.5], got {self.rho}.")
         _check_min("unrolls", self.unrolls, 1)
@@ -162,6 +189,25 @@ class Noise2InpaintConfig:
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise InputError(f"{name} must be one of {', '.join(choices)}; got {value!r}.")
+
+
+def _check_noise(config: Noise2InpaintConfig) -> None:
+    if config.noise_gain is not None and config.noise_gain < 0:
+        raise InputError(f"The noise gain must not be negative, got {config.noise_gain}.")
+    if config.noise_sigma is not None and config.noise_sigma <= 0:
+        raise InputError(f"noise_sigma must be positive, got {config.noise_sigma}.")
+    if (config.noise_gain is None) != (config.noise_offset is None):
+        raise InputError("Give both the noise gain and offset, or neither (to estimate them).")
+    if config.noise_kernel is not None:
+        from .noise import check_kernel
+
+        check_kernel(config.noise_kernel)
+    region = config.noise_region
+    if region is not None and (
+        len(region) != 4 or region[1] <= region[0] or region[3] <= region[2]
+    ):
+        raise InputError(f"noise_region must be [y0, y1, x0, x1] with y0 < y1, x0 < x1: {region}.")
+    _check_min("cg_iterations", config.cg_iterations, 1)
 
 
 def _check_min(name: str, value: int, minimum: int) -> None:

@@ -11,9 +11,11 @@ import torch
 from torch.nn import functional as F
 
 from .data import broadcast_statistics, check_array, normalise, resolve_channel_axis, to_planes
+from .errors import InputError
 from .events import DenoiseProgress
 from .masks import neighbour_values, random_lambda
 from .model import TrainedModel, resolve_device
+from .noise_estimation import MAX_ESTIMATE_PLANES, estimate_sigma
 
 DEFAULT_TILE = {"cpu": 1024, "cuda": 2048, "mps": 1024}
 PIXELS_PER_BATCH = {"cpu": 1024**2, "cuda": 16 * 1024**2, "mps": 4 * 1024**2}
@@ -35,6 +37,7 @@ def iter_denoise(
     tile_size: int | None = None,
     overlap: int | None = None,
     device: str = "auto",
+    noise_sigma: float | str | None = None,
 ) -> Generator[DenoiseProgress, None, np.ndarray]:
     """Denoise an image or stack, yielding :class:`DenoiseProgress` after each batch of tiles.
 
@@ -55,6 +58,10 @@ def iter_denoise(
         makes tiled and untiled results agree.
     device : str
         "auto", "cpu", "cuda", "mps", or "keep" to use the network where it is.
+    noise_sigma : float or "estimate", optional
+        Noise level of ``image`` (intensity units) when it differs from the training data's:
+        mu is rescaled by ``(noise_sigma / trained sigma)^2`` (white Gaussian models only).
+        "estimate" measures it from the image.
 
     Returns
     -------
@@ -65,6 +72,7 @@ def iter_denoise(
     axis, _ = resolve_channel_axis(image, channel_axis)
     planes, layout = to_planes(image, axis)
     means, stds = broadcast_statistics(model.means, model.stds, planes.shape[0])
+    mu_scale = _mu_scale(model, planes, noise_sigma)
     normalise(planes, means, stds)
     net = model.network
     home = next(net.parameters()).device
@@ -75,7 +83,9 @@ def iter_denoise(
     try:
         while True:
             try:
-                result = yield from _denoise_planes(model, flat, output, tile, overlap, target)
+                result = yield from _denoise_planes(
+                    model, flat, output, tile, overlap, target, mu_scale
+                )
                 break
             except torch.cuda.OutOfMemoryError:
                 if tile <= 128:
@@ -101,7 +111,18 @@ def denoise(model: TrainedModel, image, **kwargs) -> np.ndarray:
             return done.value
 
 
-def _denoise_planes(model, flat, output, tile, overlap, device):
+def _mu_scale(model: TrainedModel, planes: np.ndarray, noise_sigma) -> float:
+    if noise_sigma is None:
+        return 1.0
+    trained = model.config.noise_sigma
+    if model.config.noise_model != "gaussian" or not model.network.unrolled or not trained:
+        raise InputError("Noise-level rescaling needs an N2I model with white Gaussian noise.")
+    if noise_sigma == "estimate":
+        noise_sigma = estimate_sigma(list(planes[0][:MAX_ESTIMATE_PLANES]))
+    return (float(noise_sigma) / trained) ** 2
+
+
+def _denoise_planes(model, flat, output, tile, overlap, device, mu_scale):
     config = model.config
     output = output or config.inference_output
     multiple = 2**config.depth
@@ -119,7 +140,7 @@ def _denoise_planes(model, flat, output, tile, overlap, device):
         guides = _guides(model, padded, output, rng)
         for start in range(0, len(jobs), batch):
             chunk = jobs[start : start + batch]
-            _run_chunk(model, padded, guides, chunk, result[index], output)
+            _run_chunk(model, padded, guides, chunk, result[index], output, mu_scale)
             done += len(chunk)
             yield DenoiseProgress(done, total)
     return result
@@ -177,10 +198,10 @@ def _guides(model, padded, output, rng):
 
 
 @torch.no_grad()
-def _run_chunk(model, padded, guides, chunk: list[_Job], out: np.ndarray, output: str) -> None:
+def _run_chunk(model, padded, guides, chunk: list[_Job], out, output: str, mu_scale) -> None:
     if len({_size(job) for job in chunk}) > 1:
         for job in chunk:
-            _run_chunk(model, padded, guides, [job], out, output)
+            _run_chunk(model, padded, guides, [job], out, output, mu_scale)
         return
     inputs = torch.cat([padded[(..., *job.source)] for job in chunk])
     with _autocast(padded.device):
@@ -190,11 +211,12 @@ def _run_chunk(model, padded, guides, chunk: list[_Job], out: np.ndarray, output
                     inputs,
                     torch.cat([theta[(..., *j.source)] for j in chunk]),
                     torch.cat([x0[(..., *j.source)] for j in chunk]),
+                    mu_scale,
                 )[0].float()
                 for theta, x0 in guides
             ) / len(guides)
         else:
-            x, z = model.network(inputs)
+            x, z = model.network(inputs, mu_scale=mu_scale)
             pred = z if output == "z" else x
     pred = pred.float().cpu().numpy()
     for job, tile in zip(chunk, pred, strict=True):

@@ -9,34 +9,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from .config import Noise2InpaintConfig
+from .noise import GaussianNoise
 from .unet import UNet, init_weights
-
-
-def data_consistency(
-    y: torch.Tensor, z: torch.Tensor, theta: torch.Tensor | None, mu: torch.Tensor
-) -> torch.Tensor:
-    """Closed-form minimiser of ``||P_theta (y - x)||^2 + mu ||x - z||^2`` (eq. 11-12).
-
-    Parameters
-    ----------
-    y : torch.Tensor
-        Noisy measurements.
-    z : torch.Tensor
-        Regulariser output.
-    theta : torch.Tensor or None
-        Boolean mask of data-fidelity pixels; None means all pixels.
-    mu : torch.Tensor
-        Positive penalty (scalar tensor).
-
-    Returns
-    -------
-    torch.Tensor
-        ``(y + mu z) / (1 + mu)`` on Theta, ``z`` elsewhere.
-    """
-    blended = (y + mu * z) / (1 + mu)
-    if theta is None:
-        return blended
-    return torch.where(theta, blended, z)
 
 
 class Denoiser(nn.Module):
@@ -48,10 +22,14 @@ class Denoiser(nn.Module):
         Method, unrolls, features, depth and mu initialisation are read from it.
     rng : torch.Generator, optional
         Seeds the weight initialisation.
+    noise : noise model, optional
+        Solves the data-consistency step (see :mod:`napari_noise2inpaint.noise`); white
+        Gaussian by default.
     """
 
-    def __init__(self, config: Noise2InpaintConfig, rng: torch.Generator | None = None):
+    def __init__(self, config: Noise2InpaintConfig, rng: torch.Generator | None = None, noise=None):
         super().__init__()
+        self.noise = noise or GaussianNoise()
         self.unrolled = config.method == "n2i"
         self.unrolls = config.unrolls if self.unrolled else 1
         n_nets = 1 if (config.shared_regularizer or not self.unrolled) else config.unrolls
@@ -70,7 +48,11 @@ class Denoiser(nn.Module):
         return F.softplus(self.mu_raw)
 
     def forward(
-        self, y: torch.Tensor, theta: torch.Tensor | None = None, x0: torch.Tensor | None = None
+        self,
+        y: torch.Tensor,
+        theta: torch.Tensor | None = None,
+        x0: torch.Tensor | None = None,
+        mu_scale: float = 1.0,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Run the network on a ``(B, 1, H, W)`` batch.
 
@@ -82,6 +64,8 @@ class Denoiser(nn.Module):
             Data-fidelity pixels (bool, same shape); None uses all pixels.
         x0 : torch.Tensor, optional
             Starting image (y with Lambda pixels removed); defaults to ``y``.
+        mu_scale : float
+            Factor applied to mu (noise-level-aware inference at another noise level).
 
         Returns
         -------
@@ -93,10 +77,10 @@ class Denoiser(nn.Module):
         if not self.unrolled:
             z = self.regularizers[0](x)
             return z, z
-        mu = self.mu.to(y.dtype)
+        mu = self.mu.to(y.dtype) * mu_scale
         for k in range(self.unrolls):
             z = self.regularizers[k % len(self.regularizers)](x)
-            x = data_consistency(y, z, theta, mu)
+            x = self.noise.solve(y, z, theta, mu).to(y.dtype)
         return x, z
 
     def receptive_radius(self) -> int:

@@ -19,6 +19,7 @@ from .losses import masked_loss
 from .masks import neighbour_values, random_lambda
 from .model import TrainedModel, resolve_device
 from .network import Denoiser
+from .noise import build_noise_model
 from .preview import PreviewSource, denoise_preview
 from .sampling import PatchBatch, PatchSampler
 from .training_data import TrainingData, prepare_training_data
@@ -62,7 +63,7 @@ def iter_train(
     config = config or Noise2InpaintConfig()
     data = prepare_training_data(images, config, targets, validation)
     device = resolve_device(config.device)
-    run = _Run(config, data, device)
+    run = _Run(data, device)
     try:
         yield from run.loop(stop_event, preview)
         return run.finish(stop_event)
@@ -83,12 +84,14 @@ def train(images, config: Noise2InpaintConfig | None = None, **kwargs) -> Traine
 class _Run:
     """State of one training run; kept private so that only the generator drives it."""
 
-    def __init__(self, config: Noise2InpaintConfig, data: TrainingData, device: torch.device):
-        self.config = config
+    def __init__(self, data: TrainingData, device: torch.device):
+        config = self.config = data.config
         self.data = data
         self.device = device
         self.rng = torch.Generator(device).manual_seed(config.seed)
-        self.net = Denoiser(config, torch.Generator().manual_seed(config.seed)).to(device)
+        self.noise = build_noise_model(config, data.means[0], data.stds[0])
+        init_rng = torch.Generator().manual_seed(config.seed)
+        self.net = Denoiser(config, init_rng, self.noise).to(device)
         if device.type == "cuda":
             self.net = self.net.to(memory_format=torch.channels_last)
         self.optimizer = torch.optim.Adam(
@@ -149,7 +152,8 @@ class _Run:
         else:
             x, _ = self.net(inputs)
         reference = target if self.config.method == "supervised" else noisy
-        return masked_loss(x, reference, loss_set, self.config.loss)
+        weights = self.noise.loss_weights(x.detach()) if self.config.method == "n2i" else None
+        return masked_loss(x, reference, loss_set, self.config.loss, weights)
 
     def _autocast(self):
         if self.device.type == "cuda":
@@ -246,7 +250,7 @@ class _Run:
                 "Training diverged (the loss is not a number); lower the learning rate."
             )
         keep_last = self.config.keep_weights == "last" and math.isfinite(last_val)
-        network = Denoiser(self.config)
+        network = Denoiser(self.config, noise=self.noise)
         network.load_state_dict(self.net.state_dict() if keep_last else self.best_state)
         network.eval()
         history = {

@@ -10,6 +10,7 @@ import torch
 from .config import Noise2InpaintConfig
 from .data import channel_statistics, check_array, normalise, resolve_channel_axis, to_planes
 from .errors import InputError
+from .noise_estimation import resolve_noise_parameters
 
 
 @dataclass
@@ -23,6 +24,7 @@ class TrainingData:
     means: list[float]
     stds: list[float]
     patch_size: int
+    config: Noise2InpaintConfig
     info: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -46,6 +48,7 @@ def prepare_training_data(
     Returns
     -------
     TrainingData
+        Including ``config`` with estimated noise parameters filled in.
     """
     arrays = _as_list(images, "training image")
     if config.method == "supervised" and targets is None:
@@ -55,6 +58,7 @@ def prepare_training_data(
         raise InputError("Each target must have the same shape as its noisy image.")
     notes: list[str] = []
     stacks, axis = _planes_of(arrays, config.channel_axis, notes)
+    config = resolve_noise_parameters(config, stacks, notes)
     pooled = np.concatenate([s.reshape(s.shape[0], -1) for s in stacks], axis=1)
     means, stds = channel_statistics(pooled[:, None])
     planes = _flat_normalised(stacks, means, stds)
@@ -71,7 +75,7 @@ def prepare_training_data(
         "planes": len(planes),
         "channel_axis": axis,
     }
-    return TrainingData(train, val, train_t, val_t, means, stds, patch, info, notes)
+    return TrainingData(train, val, train_t, val_t, means, stds, patch, config, info, notes)
 
 
 def _as_list(images, name: str) -> list[np.ndarray]:

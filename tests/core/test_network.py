@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from napari_noise2inpaint import Noise2InpaintConfig
-from napari_noise2inpaint.network import Denoiser, data_consistency
+from napari_noise2inpaint.network import Denoiser
+from napari_noise2inpaint.noise import data_consistency
 from napari_noise2inpaint.unet import UNet, init_weights
 
 
