@@ -249,3 +249,47 @@ def test_training_length_options(extra, steps, epochs, limit):
     args = cli.build_parser().parse_args(["train", "a.tif", "--out", "m", *extra])
     config = cli.train_config(args)
     assert (config.steps, config.epochs, config.time_limit) == (steps, epochs, limit)
+
+
+def test_noise_models_on_the_command_line(tmp_path, capsys):
+    image = tmp_path / "noisy.tif"
+    tifffile.imwrite(image, noisy((40, 40)))
+    model = tmp_path / "pg.safetensors"
+    args = ["train", str(image), "--out", str(model), *TINY, "--noise-model", "poisson_gaussian"]
+    assert main(args) == 0
+    assert "Estimated Poisson-Gaussian noise" in capsys.readouterr().err
+    assert main(["info", str(model)]) == 0
+    assert json.loads(capsys.readouterr().out)["config"]["noise_gain"] is not None
+    kernel = tmp_path / "kernel.txt"
+    kernel.write_text("0 1 0\n1 4 1\n0 1 0\n")
+    correlated = tmp_path / "corr.safetensors"
+    args = ["train", str(image), "--out", str(correlated), *TINY, "--noise-model", "correlated"]
+    assert main([*args, "--noise-kernel", str(kernel)]) == 0
+    capsys.readouterr()
+    assert main(["info", str(correlated)]) == 0
+    assert json.loads(capsys.readouterr().out)["config"]["noise_kernel"][1] == [1, 4, 1]
+
+
+def test_noise_level_rescaling_on_the_command_line(trained, tmp_path):
+    image, model = trained
+    for sigma in ("estimate", "12.5"):
+        out = tmp_path / f"out-{sigma}.tif"
+        args = ["denoise", str(image), "--model", str(model), "--out", str(out)]
+        assert main([*args, "--noise-sigma", sigma]) == 0
+        assert tifffile.imread(out).shape == (2, 40, 40)
+
+
+@pytest.mark.parametrize(
+    ("extra", "contains"),
+    [
+        (["--noise-model", "poisson_gaussian", "--gain", "-1", "--offset", "2"], "negative"),
+        (["--noise-model", "correlated", "--noise-region", "0", "8", "0", "8"], "too small"),
+    ],
+)
+def test_bad_noise_settings_exit_2(tmp_path, capsys, extra, contains):
+    image = tmp_path / "noisy.tif"
+    tifffile.imwrite(image, noisy((40, 40)))
+    out = tmp_path / "m.safetensors"
+    code = main(["train", str(image), "--out", str(out), *TINY, *extra])
+    assert_one_error(capsys, code, contains=contains)
+    assert not out.exists()

@@ -6,24 +6,23 @@ import argparse
 import contextlib
 import json
 import os
-import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from tqdm import tqdm
+import numpy as np
 
 from . import __version__
 from .checkpoint import load_model, read_metadata, save_model
-from .config import DEVICES, INFERENCE_OUTPUTS, METHODS, Noise2InpaintConfig
+from .cli_terminal import PROG, Progress, stop_on_sigint
+from .config import DEVICES, INFERENCE_OUTPUTS, METHODS, NOISE_MODELS, Noise2InpaintConfig
 from .data import resolve_channel_axis
 from .errors import InputError
 from .inference import iter_denoise
 from .io import read_image, write_tiff
 from .training import iter_train
 
-PROG = "noise2inpaint"
 DEFAULTS = Noise2InpaintConfig()
 # training options: flag, config field, type, help (the config's default is appended)
 TRAIN_OPTIONS = (
@@ -40,8 +39,11 @@ TRAIN_OPTIONS = (
     ("--channel-axis", "channel_axis", int, "axis holding channels"),
     ("--device", "device", str, "where to train"),
     ("--seed", "seed", int, "random seed"),
+    ("--noise-model", "noise_model", str, "noise statistics of the data-fidelity term"),
+    ("--gain", "noise_gain", float, "Poisson-Gaussian gain, variance per intensity unit"),
+    ("--offset", "noise_offset", float, "Poisson-Gaussian offset (read-noise variance)"),
 )
-CHOICES = {"method": METHODS, "device": DEVICES}
+CHOICES = {"method": METHODS, "device": DEVICES, "noise_model": NOISE_MODELS}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -116,6 +118,18 @@ def _add_train(commands) -> None:
             metavar=None if field in CHOICES else flag[2:].upper().replace("-", "_"),
             help=f"{text} (default {_default(field)})",
         )
+    train.add_argument(
+        "--noise-region",
+        nargs=4,
+        type=int,
+        metavar=("Y0", "Y1", "X0", "X1"),
+        help="background rectangle of the first image for the correlated-noise estimate",
+    )
+    train.add_argument(
+        "--noise-kernel",
+        metavar="FILE",
+        help="text file with the noise autocorrelation kernel (odd sides; centre = variance)",
+    )
     train.set_defaults(func=run_train)
 
 
@@ -132,6 +146,12 @@ def _add_denoise(commands) -> None:
     denoise.add_argument("--channel-axis", type=int, help="axis holding channels")
     denoise.add_argument("--device", choices=DEVICES, default="auto")
     denoise.add_argument("--output", choices=INFERENCE_OUTPUTS, help="test-time output")
+    denoise.add_argument(
+        "--noise-sigma",
+        type=_sigma,
+        help="noise level of IMAGE if it differs from the training data's (a number, or "
+        "'estimate'): rescales mu (white-noise N2I models)",
+    )
     denoise.set_defaults(func=run_denoise)
 
 
@@ -154,7 +174,19 @@ def train_config(args: argparse.Namespace) -> Noise2InpaintConfig:
     }
     if args.steps is None and (args.epochs is not None or args.time_limit is not None):
         fields["steps"] = None
+    if args.noise_region is not None:
+        fields["noise_region"] = list(args.noise_region)
+    if args.noise_kernel is not None:
+        fields["noise_kernel"] = _read_kernel(args.noise_kernel)
     return Noise2InpaintConfig(**fields)
+
+
+def _read_kernel(path: str) -> list[list[float]]:
+    try:
+        kernel = np.atleast_2d(np.loadtxt(path, dtype=np.float64))
+    except ValueError as error:
+        raise InputError(f"Cannot read the noise kernel from {path}: {error}") from None
+    return kernel.tolist()
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -174,7 +206,7 @@ def run_train(args: argparse.Namespace) -> int:
     shown = _print_notes(resolve_channel_axis(a, config.channel_axis)[1] for a in images)
     stop = threading.Event()
     generator = iter_train(images, config, targets=targets, stop_event=stop)
-    with _stop_on_sigint(stop), contextlib.closing(_Progress("train", "step")) as bar:
+    with stop_on_sigint(stop), contextlib.closing(Progress("train", "step")) as bar:
         model = _drive_training(generator, bar)
     _print_notes(n for n in model.history.get("notes", []) if n not in shown)
     save_model(model, out)
@@ -186,7 +218,7 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _drive_training(generator, bar: _Progress):
+def _drive_training(generator, bar: Progress):
     while True:
         try:
             event = next(generator)
@@ -228,9 +260,14 @@ def run_denoise(args: argparse.Namespace) -> int:
     axis = args.channel_axis if args.channel_axis is not None else model.config.channel_axis
     _print_notes([resolve_channel_axis(image, axis)[1]])
     generator = iter_denoise(
-        model, image, channel_axis=axis, output=args.output, device=args.device
+        model,
+        image,
+        channel_axis=axis,
+        output=args.output,
+        device=args.device,
+        noise_sigma=args.noise_sigma,
     )
-    with contextlib.closing(_Progress("denoise", "tile")) as bar:
+    with contextlib.closing(Progress("denoise", "tile")) as bar:
         while True:
             try:
                 event = next(generator)
@@ -241,6 +278,15 @@ def run_denoise(args: argparse.Namespace) -> int:
     write_tiff(out, result, source=source)
     print(f"Denoised image ({result.shape}, float32) written to {out}")
     return 0
+
+
+def _sigma(text: str) -> float | str:
+    if text == "estimate":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'estimate', got {text!r}") from None
 
 
 def run_info(args: argparse.Namespace) -> int:
@@ -284,56 +330,6 @@ def _print_notes(notes) -> set[str]:
             shown.add(note)
             print(f"{PROG}: note: {note}", file=sys.stderr)
     return shown
-
-
-class _Progress:
-    """A tqdm bar on stderr, opened at the first update so that early errors print alone."""
-
-    def __init__(self, description: str, unit: str):
-        self.description, self.unit = description, unit
-        self.bar: tqdm | None = None
-
-    def update(self, done: int, total: int | None, postfix: dict | None = None) -> None:
-        if self.bar is None:
-            self.bar = tqdm(
-                desc=self.description,
-                unit=self.unit,
-                file=sys.stderr,
-                dynamic_ncols=True,
-                total=total,
-            )
-        self.bar.total = total
-        if postfix:
-            self.bar.set_postfix(postfix, refresh=False)
-        self.bar.update(done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-@contextlib.contextmanager
-def _stop_on_sigint(stop: threading.Event) -> Iterator[None]:
-    """Make the first Ctrl-C set ``stop`` (training ends and saves); a second one aborts."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-        tqdm.write(
-            f"{PROG}: stopping after this step and saving the model so far "
-            "(Ctrl-C again to abort without saving)",
-            file=sys.stderr,
-        )
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 if __name__ == "__main__":

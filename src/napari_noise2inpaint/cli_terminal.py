@@ -1,0 +1,65 @@
+"""Terminal helpers of the command line: a lazy progress bar and Ctrl-C handling."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+
+from tqdm import tqdm
+
+PROG = "noise2inpaint"
+
+
+class Progress:
+    """A tqdm bar on stderr, opened at the first update so that early errors print alone."""
+
+    def __init__(self, description: str, unit: str):
+        self.description, self.unit = description, unit
+        self.bar: tqdm | None = None
+
+    def update(self, done: int, total: int | None, postfix: dict | None = None) -> None:
+        """Move the bar to ``done`` of ``total`` with optional key-value annotations."""
+        if self.bar is None:
+            self.bar = tqdm(
+                desc=self.description,
+                unit=self.unit,
+                file=sys.stderr,
+                dynamic_ncols=True,
+                total=total,
+            )
+        self.bar.total = total
+        if postfix:
+            self.bar.set_postfix(postfix, refresh=False)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        """Close the bar if it was opened."""
+        if self.bar is not None:
+            self.bar.close()
+
+
+@contextlib.contextmanager
+def stop_on_sigint(stop: threading.Event) -> Iterator[None]:
+    """Make the first Ctrl-C set ``stop`` (training ends and saves); a second one aborts."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        tqdm.write(
+            f"{PROG}: stopping after this step and saving the model so far "
+            "(Ctrl-C again to abort without saving)",
+            file=sys.stderr,
+        )
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
