@@ -18,8 +18,10 @@ from pathlib import Path
 
 import common
 import numpy as np
+import torch
 
 from napari_noise2inpaint import iter_train, train
+from napari_noise2inpaint.unet import UNet
 
 CAREAMICS = {"train_mpix_s": "0.38-0.47", "predict_tiled_mpix_s": 0.21,
              "predict_whole_image_mpix_s": 0.9}
@@ -48,6 +50,7 @@ def measurements(args) -> list[dict]:
     k = args.unrolls
     side, stack = args.infer_size, list(args.stack)
     stack_text = "x".join(map(str, stack))
+    other = 2 if torch.get_num_threads() == 1 else 1
     return [
         {"kind": "train", "label": f"N2I K={k}, {f_default} features", "method": "n2i",
          "features": f_default},
@@ -55,6 +58,12 @@ def measurements(args) -> list[dict]:
          "features": f_wide},
         {"kind": "train", "label": f"N2V, {f_n2v} features", "method": "n2v",
          "features": f_n2v},
+        {"kind": "raw", "label": f"plain U-Net, {f_n2v} features, no engine (reference)",
+         "method": "n2v", "features": f_n2v},
+        {"kind": "train", "label": f"N2I K={k}, {f_default} features, {other} threads",
+         "method": "n2i", "features": f_default, "threads": other},
+        {"kind": "train", "label": f"N2V, {f_n2v} features, {other} threads", "method": "n2v",
+         "features": f_n2v, "threads": other},
         {"kind": "infer", "label": f"N2I K={k}, {f_default} f, z, {side}x{side}",
          "method": "n2i", "features": f_default, "shape": [side, side]},
         {"kind": "infer", "label": f"N2I K={k}, {f_default} f, z, stack {stack_text}",
@@ -120,11 +129,35 @@ def measure_infer(args, spec) -> dict:
             "mpix_per_s": image.size / 1e6 / seconds, "rss_before_mb": rss_before}
 
 
+def measure_raw(args, spec) -> dict:
+    """The U-Net's forward + backward + Adam step alone, on a fixed random batch."""
+    net = UNet(spec["features"], 2)
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    batch = torch.randn(args.batch_size, 1, args.patch_size, args.patch_size)
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < args.seconds:
+        loss = (net(batch) - batch).square().mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        steps += 1
+        if steps == WARMUP_STEPS:
+            start = time.perf_counter()
+    seconds = time.perf_counter() - start
+    steps_per_s = (steps - WARMUP_STEPS) / seconds
+    return {"steps": steps, "seconds": round(seconds, 2), "steps_per_s": steps_per_s,
+            "patches_per_s": steps_per_s * args.batch_size,
+            "mpix_per_s": steps_per_s * args.batch_size * args.patch_size**2 / 1e6}
+
+
 def run_one(args, spec) -> dict:
+    if spec.get("threads"):
+        torch.set_num_threads(spec["threads"])
     load_before = os.getloadavg()
-    result = (measure_train if spec["kind"] == "train" else measure_infer)(args, spec)
+    measure = {"train": measure_train, "raw": measure_raw, "infer": measure_infer}[spec["kind"]]
+    result = measure(args, spec)
     result.update(spec, peak_rss_mb=vm_hwm_mb(), loadavg_before=load_before,
-                  loadavg_after=os.getloadavg())
+                  loadavg_after=os.getloadavg(), torch_threads=torch.get_num_threads())
     return result
 
 
@@ -157,9 +190,9 @@ def main(argv=None) -> dict:
 
 
 def markdown(payload, args) -> str:
-    train_rows = [[r["label"], r["steps_per_s"], r["patches_per_s"], r["mpix_per_s"],
-                   r["steps"], r["peak_rss_mb"], _load(r)]
-                  for r in payload["results"] if r["kind"] == "train"]
+    train_rows = [[r["label"], r["torch_threads"], r["steps_per_s"], r["patches_per_s"],
+                   r["mpix_per_s"], r["steps"], r["peak_rss_mb"], _load(r)]
+                  for r in payload["results"] if r["kind"] != "infer"]
     infer_rows = [[r["label"], r["mpix"], r["seconds"], r["mpix_per_s"], r["peak_rss_mb"],
                    _load(r)] for r in payload["results"] if r["kind"] == "infer"]
     rss_note = ("measured in one process (--inline): peak RSS is cumulative"
@@ -169,8 +202,8 @@ def markdown(payload, args) -> str:
         f"Training: batch {args.batch_size} of {args.patch_size}x{args.patch_size}, "
         f"{args.seconds:g} s per config (steps/s after {WARMUP_STEPS} warm-up steps, "
         f"validation every 50 steps included), train400 + sigma 25 noise. Peak RSS: {rss_note}.",
-        "", common.md_table(["training config", "steps/s", "patches/s", "Mpix/s", "steps",
-                             "peak RSS MB", "load 1 min"], train_rows), "",
+        "", common.md_table(["training config", "threads", "steps/s", "patches/s", "Mpix/s",
+                             "steps", "peak RSS MB", "load 1 min"], train_rows), "",
         "Inference (default tile 1024 on CPU, one warm-up call first):", "",
         common.md_table(["inference", "Mpix", "seconds", "Mpix/s", "peak RSS MB", "load 1 min"],
                         infer_rows), "",

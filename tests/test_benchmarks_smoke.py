@@ -88,7 +88,7 @@ def test_speed_inline(data_dir, tmp_path):
             "--stack", "2", "32", "32", "--train-images", "2", "--inline"]
     speed.main(args)
     payload = _outputs(tmp_path, "speed")
-    assert [r["kind"] for r in payload["results"]].count("train") == 3
+    assert [r["kind"] for r in payload["results"]].count("train") == 5
     assert all(r["mpix_per_s"] > 0 for r in payload["results"])
 
 
