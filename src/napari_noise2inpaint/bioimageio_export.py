@@ -1,0 +1,316 @@
+"""Share models through the BioImage Model Zoo: export a package, load one back.
+
+:func:`export_bioimageio` writes a bioimage.io model package (format 0.5, built with
+``bioimageio.spec``) holding TorchScript and PyTorch state-dict weights of the whole inference
+pipeline (normalisation, unrolled network, data-consistency steps: raw intensities in and out),
+test tensors, a cover image and a documentation page generated from the :func:`model_card`.
+:func:`load_bioimageio` reads such a package back as a :class:`TrainedModel` without needing
+``bioimageio`` installed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import math
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import tifffile
+import torch
+
+from . import __version__
+from .bioimageio_arch import (  # noqa: F401 (load_bioimageio, package_metadata: public here)
+    INFO_FILE,
+    STATE_DICT_FILE,
+    Noise2InpaintPipeline,
+    build_pipeline,
+    load_bioimageio,
+    package_metadata,
+    pipeline_kwargs,
+)
+from .errors import InputError, ModelFileError
+from .model import TrainedModel
+from .model_card import CITATION, CITATION_DOI, card_markdown, cover_image, model_card
+
+TORCHSCRIPT_FILE = "weights_torchscript.pt"
+TEST_SIDE = 64
+MIN_SIZE_STEPS = 4  # smallest accepted Y, X: 4 * 2 ** depth
+PACKAGE_FORMAT = "1"
+
+
+def export_bioimageio(
+    model: TrainedModel,
+    path: str | os.PathLike,
+    *,
+    image: np.ndarray | None = None,
+    name: str | None = None,
+    authors: list[str] | None = None,
+) -> Path:
+    """Write ``model`` as a BioImage Model Zoo package (zip), atomically.
+
+    Parameters
+    ----------
+    model : TrainedModel
+        A trained model.
+    path : str or path-like
+        Destination ``.zip`` file; written through a temporary file in the same folder, so a
+        failure leaves no partial file.
+    image : numpy.ndarray, optional
+        Example noisy image for the test tensors and cover: ``(Y, X)``, or ``(C, Y, X)`` for a
+        C-channel model, in raw intensity units. Synthesised from the training statistics
+        when omitted.
+    name : str, optional
+        Model name shown by bioimage.io (default "Noise2Inpaint denoiser").
+    authors : list of str, optional
+        Author names (default "napari-noise2inpaint user").
+
+    Returns
+    -------
+    pathlib.Path
+        The written package.
+
+    Raises
+    ------
+    InputError
+        ``bioimageio.spec`` is not installed, the model is untrained or damaged, or ``path``
+        cannot be written.
+    """
+    spec = _import_spec()
+    path = Path(path)
+    _check_target(path)
+    _check_model(model)
+    pipeline = build_pipeline(model)
+    test_input = _test_input(model, image)
+    with torch.no_grad():
+        test_output = pipeline(torch.from_numpy(test_input)).numpy()
+    traced = _trace(pipeline, test_input, test_output)
+    card = model_card(model)
+    with tempfile.TemporaryDirectory(prefix="n2i-bioimageio-") as folder:
+        folder = Path(folder)
+        torch.save(pipeline.state_dict(), folder / STATE_DICT_FILE)
+        traced.save(str(folder / TORCHSCRIPT_FILE))
+        np.save(folder / "test_input.npy", test_input)
+        np.save(folder / "test_output.npy", test_output)
+        tifffile.imwrite(folder / "sample_input.tif", test_input[0])
+        tifffile.imwrite(folder / "sample_output.tif", test_output[0])
+        cover_image(test_input[0, 0], test_output[0, 0]).save(folder / "cover.png")
+        fixed = model.config.noise_model == "correlated"
+        notes = [_size_note(model, test_input.shape[-2:], fixed)]
+        (folder / "README.md").write_text(card_markdown(card, notes), encoding="utf-8")
+        info = _package_info(model, card)
+        (folder / INFO_FILE).write_text(json.dumps(info, indent=2, default=str), "utf-8")
+        tmp = path.parent / f".{path.name}.{os.getpid()}.tmp.zip"
+        try:
+            with _closing_leaked_files():
+                descr = _describe(spec, model, folder, test_input.shape, fixed, info, name, authors)
+                spec["save_package"](descr, output_path=tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    return path
+
+
+@contextlib.contextmanager
+def _closing_leaked_files():
+    """Silence and collect the file handles bioimageio.spec leaves open when hashing files."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            yield
+        finally:
+            gc.collect()
+
+
+def _import_spec() -> dict:
+    try:
+        from bioimageio.spec import save_bioimageio_package
+        from bioimageio.spec.model import v0_5
+    except ImportError:
+        raise InputError(
+            "BioImage Model Zoo export needs bioimageio.spec: "
+            "pip install 'napari-noise2inpaint[bioimageio]'."
+        ) from None
+    return {"v0_5": v0_5, "save_package": save_bioimageio_package}
+
+
+def _check_target(path: Path) -> None:
+    if path.suffix.lower() != ".zip":
+        raise InputError(f"A bioimage.io package is a .zip file; got {path}.")
+    if path.is_dir():
+        raise InputError(f"{path} is a folder; give a .zip file name.")
+    if not path.parent.is_dir():
+        raise InputError(f"Cannot write {path}: folder {path.parent} does not exist.")
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise InputError(f"Cannot write {path}: folder {path.parent} is not writable.")
+
+
+def _check_model(model: TrainedModel) -> None:
+    if not isinstance(model, TrainedModel):
+        raise InputError(f"Expected a TrainedModel, got {type(model).__name__}.")
+    if not model.history.get("steps"):
+        raise InputError("The model is untrained (no training steps recorded); train it first.")
+    for key, tensor in model.network.state_dict().items():
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise ModelFileError(f"The model is damaged: weight {key} has NaN or Inf values.")
+    stats = [*model.means, *model.stds]
+    if not stats or not all(math.isfinite(v) for v in stats) or min(model.stds) <= 0:
+        raise ModelFileError("The model is damaged: its normalisation statistics are invalid.")
+
+
+def _test_input(model: TrainedModel, image) -> np.ndarray:
+    """Return a ``(1, C, Y, X)`` float32 test tensor, Y and X multiples of ``2 ** depth``."""
+    channels = len(model.means)
+    multiple = 2**model.config.depth
+    if image is None:
+        rng = np.random.default_rng(model.config.seed)
+        yy, xx = np.mgrid[0:TEST_SIDE, 0:TEST_SIDE] / TEST_SIDE
+        pattern = np.sin(6 * yy) * np.cos(4 * xx)
+        planes = [
+            mean + std * (pattern + 0.5 * rng.standard_normal(pattern.shape))
+            for mean, std in zip(model.means, model.stds, strict=True)
+        ]
+        return np.stack(planes)[None].astype(np.float32)
+    array = np.asarray(image, dtype=np.float32)
+    axis = model.data_info.get("channel_axis")
+    if channels > 1 and axis is not None and array.ndim == 3 and array.shape[0] != channels:
+        array = np.moveaxis(array, axis, 0)
+    if channels == 1 and array.ndim > 2:
+        array = array.reshape(-1, *array.shape[-2:])[:1]  # the first plane of a stack
+    if array.ndim == 2:
+        array = array[None]
+    if array.ndim != 3 or array.shape[0] != channels:
+        raise InputError(
+            f"The example image must be (Y, X) or (C, Y, X) with C = {channels} channels; "
+            f"got shape {np.shape(image)}."
+        )
+    side = [min(256, s - s % multiple) for s in array.shape[-2:]]
+    if min(side) < multiple or not np.isfinite(array).all():
+        raise InputError(f"The example image must be finite and at least {multiple} px wide.")
+    return np.ascontiguousarray(array[None, :, : side[0], : side[1]])
+
+
+def _trace(pipeline: Noise2InpaintPipeline, test_input: np.ndarray, expected: np.ndarray):
+    example = torch.from_numpy(test_input)
+    with warnings.catch_warnings():
+        # shape-dependent Python branches are fixed by declaring sizes in multiples of
+        # 2 ** depth; torch also flags torch.jit as deprecated in favour of torch.export
+        warnings.simplefilter("ignore")
+        traced = torch.jit.trace(pipeline, example, check_trace=False)
+        with torch.no_grad():
+            result = traced(example).numpy()
+    tolerance = 1e-4 * max(1.0, float(np.abs(expected).max()))
+    if result.shape != expected.shape or not np.allclose(result, expected, atol=tolerance):
+        raise RuntimeError("The TorchScript trace does not reproduce the eager pipeline.")
+    return traced
+
+
+def _size_note(model: TrainedModel, shape, fixed: bool) -> str:
+    if fixed:
+        return (
+            f"Correlated-noise models are exported for a fixed tile size of {shape[0]} x "
+            f"{shape[1]} px (the noise spectrum depends on the size); larger images are tiled."
+        )
+    step = 2**model.config.depth
+    return f"Y and X must be multiples of {step} px (at least {MIN_SIZE_STEPS * step} px)."
+
+
+def _package_info(model: TrainedModel, card: dict) -> dict:
+    return {
+        "format": "napari-noise2inpaint-bioimageio",
+        "format_version": PACKAGE_FORMAT,
+        "package_version": __version__,
+        "torch_version": torch.__version__,
+        "numpy_version": np.__version__,
+        "state_dict": STATE_DICT_FILE,
+        "pipeline": pipeline_kwargs(model),
+        "history": model.history,
+        "data": model.data_info,
+        "card": card,
+    }
+
+
+def _describe(spec, model, folder: Path, shape, fixed, info, name, authors):
+    v = spec["v0_5"]
+    channels = shape[1]
+    step = 2**model.config.depth
+    if fixed:
+        sizes = {"y": shape[2], "x": shape[3]}
+    else:
+        sizes = {
+            axis: v.ParameterizedSize(min=MIN_SIZE_STEPS * step, step=step) for axis in ("y", "x")
+        }
+    channel_names = [f"channel{i}" for i in range(channels)]
+    input_axes = [
+        v.BatchAxis(),
+        v.ChannelAxis(channel_names=channel_names),
+        *(v.SpaceInputAxis(id=v.AxisId(a), size=sizes[a]) for a in ("y", "x")),
+    ]
+    output_axes = [
+        v.BatchAxis(),
+        v.ChannelAxis(channel_names=channel_names),
+        *(
+            v.SpaceOutputAxis(id=v.AxisId(a), size=v.SizeReference(tensor_id="raw", axis_id=a))
+            for a in ("y", "x")
+        ),
+    ]
+    data = v.IntervalOrRatioDataDescr(type="float32")
+    inputs = v.InputTensorDescr(
+        id=v.TensorId("raw"),
+        description="noisy image in raw intensity units",
+        axes=input_axes,
+        test_tensor=v.FileDescr(source=folder / "test_input.npy"),
+        sample_tensor=v.FileDescr(source=folder / "sample_input.tif"),
+        data=data,
+    )
+    outputs = v.OutputTensorDescr(
+        id=v.TensorId("denoised"),
+        description="denoised image in raw intensity units",
+        axes=output_axes,
+        test_tensor=v.FileDescr(source=folder / "test_output.npy"),
+        sample_tensor=v.FileDescr(source=folder / "sample_output.tif"),
+        data=data,
+    )
+    torch_version = v.Version(torch.__version__.split("+")[0])
+    architecture = v.ArchitectureFromLibraryDescr(
+        import_from="napari_noise2inpaint.bioimageio_arch",
+        callable=v.Identifier("Noise2InpaintPipeline"),
+        kwargs=info["pipeline"],
+    )
+    weights = v.WeightsDescr(
+        pytorch_state_dict=v.PytorchStateDictWeightsDescr(
+            source=folder / STATE_DICT_FILE,
+            architecture=architecture,
+            pytorch_version=torch_version,
+        ),
+        torchscript=v.TorchscriptWeightsDescr(
+            source=folder / TORCHSCRIPT_FILE,
+            pytorch_version=torch_version,
+            parent="pytorch_state_dict",
+            comment="torch.jit.trace of the pytorch_state_dict pipeline",
+        ),
+    )
+    card = info["card"]
+    return v.ModelDescr(
+        name=name or "Noise2Inpaint denoiser",
+        description=(
+            f"Self-supervised denoiser ({card['method_name']}, K={card['unrolls']}, "
+            f"rho={card['rho']}, {card['noise_model']['model']} noise), raw units in and out."
+        ),
+        authors=[v.Author(name=a) for a in (authors or ["napari-noise2inpaint user"])],
+        cite=[v.CiteEntry(text=CITATION, doi=v.Doi(CITATION_DOI))],
+        license=v.LicenseId("BSD-3-Clause"),
+        documentation=v.FileDescr(source=folder / "README.md"),
+        covers=[v.FileDescr(source=folder / "cover.png")],
+        attachments=[v.FileDescr(source=folder / INFO_FILE)],
+        tags=["denoising", "self-supervised", "noise2inpaint", "2d", "pytorch"],
+        inputs=[inputs],
+        outputs=[outputs],
+        weights=weights,
+        config=v.Config(napari_noise2inpaint=info),
+    )
