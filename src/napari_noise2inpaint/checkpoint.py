@@ -84,7 +84,16 @@ def load_model(path: str | os.PathLike) -> TrainedModel:
     ------
     ModelFileError
         The file is missing, damaged, or not one of ours.
+
+    Notes
+    -----
+    A ``.zip`` path is read as a BioImage Model Zoo package exported by napari-noise2inpaint
+    (see :func:`napari_noise2inpaint.bioimageio_export.load_bioimageio`).
     """
+    if str(path).lower().endswith(".zip"):
+        from .bioimageio_export import load_bioimageio
+
+        return load_bioimageio(path)
     metadata = read_metadata(path)
     try:
         config = Noise2InpaintConfig.from_json(metadata["config"])

@@ -1,4 +1,4 @@
-"""Command-line interface: ``noise2inpaint train | denoise | info``."""
+"""Command-line interface: ``noise2inpaint train | denoise | info | export``."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from .data import resolve_channel_axis
 from .errors import InputError
 from .inference import iter_denoise
 from .io import read_image, write_tiff
+from .model_card import model_card
 from .training import iter_train
 
 DEFAULTS = Noise2InpaintConfig()
@@ -85,7 +86,7 @@ def _silence_stdout() -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Build the argument parser with the train, denoise and info subcommands.
+    """Build the argument parser with the train, denoise, info and export subcommands.
 
     Returns
     -------
@@ -99,9 +100,37 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(commands)
     _add_denoise(commands)
     info = commands.add_parser("info", help="print what a model file stores, as JSON")
-    info.add_argument("model", metavar="MODEL", help="a .safetensors model file")
+    info.add_argument("model", metavar="MODEL", help="a .safetensors model file or .zip package")
     info.set_defaults(func=run_info)
+    _add_export(commands)
     return parser
+
+
+def _add_export(commands) -> None:
+    export = commands.add_parser("export", help="export a model to share it (BioImage Model Zoo)")
+    export.add_argument("model", metavar="MODEL", help="a .safetensors model file")
+    export.add_argument(
+        "--bioimageio", required=True, metavar="OUT.zip", help="bioimage.io model package to write"
+    )
+    export.add_argument(
+        "--sample", metavar="IMAGE", help="noisy image for the test tensors and cover image"
+    )
+    export.add_argument("--name", help="model name shown by bioimage.io")
+    export.add_argument("--author", action="append", help="author name (repeat for several)")
+    export.set_defaults(func=run_export)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Export a model as a bioimage.io package; see ``noise2inpaint export --help``."""
+    from .bioimageio_export import export_bioimageio
+
+    model = load_model(args.model)
+    out = Path(args.bioimageio)
+    _check_output(out, [Path(args.model), *([Path(args.sample)] if args.sample else [])])
+    image = read_image(args.sample) if args.sample else None
+    export_bioimageio(model, out, image=image, name=args.name, authors=args.author)
+    print(f"bioimage.io model package written to {out}")
+    return 0
 
 
 def _add_train(commands) -> None:
@@ -292,7 +321,12 @@ def _sigma(text: str) -> float | str:
 def run_info(args: argparse.Namespace) -> int:
     """Print a model file's config, normalisation, history, data info and versions as JSON."""
     model = load_model(args.model)
-    metadata = read_metadata(args.model)
+    if str(args.model).lower().endswith(".zip"):
+        from .bioimageio_export import package_metadata
+
+        metadata = package_metadata(args.model)
+    else:
+        metadata = read_metadata(args.model)
     report = {
         "file": str(args.model),
         "format": metadata.get("format"),
@@ -305,6 +339,7 @@ def run_info(args: argparse.Namespace) -> int:
         "mu": model.mu if model.config.method == "n2i" else None,
         "history": model.history,
         "data": model.data_info,
+        "card": model_card(model, metadata.get("package_version")),
     }
     print(json.dumps(report, indent=2, default=str))
     return 0
