@@ -170,7 +170,9 @@ def _default(field: str) -> str:
 def _add_denoise(commands) -> None:
     denoise = commands.add_parser("denoise", help="denoise an image with a trained model")
     denoise.add_argument("image", metavar="IMAGE", help="noisy TIFF/PNG/JPEG image or stack")
-    denoise.add_argument("--model", required=True, help="a .safetensors model file")
+    denoise.add_argument(
+        "--model", required=True, help="a .safetensors model file or exported .zip package"
+    )
     denoise.add_argument("--out", required=True, help="float32 TIFF file to write")
     denoise.add_argument("--channel-axis", type=int, help="axis holding channels")
     denoise.add_argument("--device", choices=DEVICES, default="auto")
