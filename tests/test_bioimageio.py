@@ -268,7 +268,7 @@ def test_damaged_package_is_a_model_file_error(package, tmp_path):
     truncated = tmp_path / "truncated.zip"
     with zipfile.ZipFile(package) as source, zipfile.ZipFile(truncated, "w") as target:
         for name in source.namelist():
-            if name != "weights_state_dict.pt":
+            if name != "noise2inpaint.safetensors":
                 target.writestr(name, source.read(name))
     with pytest.raises(ModelFileError, match="truncated.zip"):
         load_model(truncated)

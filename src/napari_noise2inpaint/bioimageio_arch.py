@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from .noise import build_noise_model
 
 INFO_FILE = "noise2inpaint.json"
 STATE_DICT_FILE = "weights_state_dict.pt"
+MODEL_FILE = "noise2inpaint.safetensors"
 
 
 class Noise2InpaintPipeline(nn.Module):
@@ -164,22 +166,17 @@ def load_bioimageio(path: str | os.PathLike) -> TrainedModel:
     ModelFileError
         The file is missing, not a zip, or not a package exported by napari-noise2inpaint.
     """
+    from .checkpoint import load_model
+
     path = Path(path)
     info = _read_info(path)
+    # our own safetensors model file travels in the package: no torch.load of the .pt weights
     try:
-        with zipfile.ZipFile(path) as archive, archive.open(info["state_dict"]) as handle:
-            state = torch.load(handle, map_location="cpu", weights_only=True)
-        pipeline = Noise2InpaintPipeline(**info["pipeline"])
-        pipeline.load_state_dict(state, strict=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, RuntimeError, OSError) as error:
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ModelFileError(f"{path} is not a readable model package ({message}).") from None
-    kwargs = info["pipeline"]
-    return TrainedModel(
-        pipeline.network.eval(),
-        pipeline.config,
-        kwargs["means"],
-        kwargs["stds"],
-        info.get("history", {}),
-        info.get("data", {}),
-    )
+        with zipfile.ZipFile(path) as archive:
+            data = archive.read(info.get("model_file", MODEL_FILE))
+    except (zipfile.BadZipFile, KeyError, OSError) as error:
+        raise ModelFileError(f"{path} is not a readable model package ({error}).") from None
+    with tempfile.TemporaryDirectory(prefix="n2i-package-") as folder:
+        model_path = Path(folder) / MODEL_FILE
+        model_path.write_bytes(data)
+        return load_model(model_path)

@@ -26,6 +26,7 @@ import torch
 from . import __version__
 from .bioimageio_arch import (  # noqa: F401 (load_bioimageio, package_metadata: public here)
     INFO_FILE,
+    MODEL_FILE,
     STATE_DICT_FILE,
     Noise2InpaintPipeline,
     build_pipeline,
@@ -33,6 +34,7 @@ from .bioimageio_arch import (  # noqa: F401 (load_bioimageio, package_metadata:
     package_metadata,
     pipeline_kwargs,
 )
+from .checkpoint import save_model
 from .errors import InputError, ModelFileError
 from .model import TrainedModel
 from .model_card import CITATION, CITATION_DOI, card_markdown, cover_image, model_card
@@ -93,6 +95,7 @@ def export_bioimageio(
     with tempfile.TemporaryDirectory(prefix="n2i-bioimageio-") as folder:
         folder = Path(folder)
         torch.save(pipeline.state_dict(), folder / STATE_DICT_FILE)
+        save_model(model, folder / MODEL_FILE)
         traced.save(str(folder / TORCHSCRIPT_FILE))
         np.save(folder / "test_input.npy", test_input)
         np.save(folder / "test_output.npy", test_output)
@@ -228,6 +231,7 @@ def _package_info(model: TrainedModel, card: dict) -> dict:
         "torch_version": torch.__version__,
         "numpy_version": np.__version__,
         "state_dict": STATE_DICT_FILE,
+        "model_file": MODEL_FILE,
         "pipeline": pipeline_kwargs(model),
         "history": model.history,
         "data": model.data_info,
@@ -307,7 +311,10 @@ def _describe(spec, model, folder: Path, shape, fixed, info, name, authors):
         license=v.LicenseId("BSD-3-Clause"),
         documentation=v.FileDescr(source=folder / "README.md"),
         covers=[v.FileDescr(source=folder / "cover.png")],
-        attachments=[v.FileDescr(source=folder / INFO_FILE)],
+        attachments=[
+            v.FileDescr(source=folder / INFO_FILE),
+            v.FileDescr(source=folder / MODEL_FILE),
+        ],
         tags=["denoising", "self-supervised", "noise2inpaint", "2d", "pytorch"],
         inputs=[inputs],
         outputs=[outputs],
