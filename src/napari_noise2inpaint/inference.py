@@ -79,7 +79,7 @@ def iter_denoise(
     target = home if device == "keep" else resolve_device(device)
     tile = tile_size or DEFAULT_TILE[target.type]
     flat = planes.reshape(-1, *planes.shape[-2:])
-    net.to(target).eval()
+    net.to(target, memory_format=torch.channels_last).eval()
     try:
         while True:
             try:
@@ -204,6 +204,7 @@ def _run_chunk(model, padded, guides, chunk: list[_Job], out, output: str, mu_sc
             _run_chunk(model, padded, guides, [job], out, output, mu_scale)
         return
     inputs = torch.cat([padded[(..., *job.source)] for job in chunk])
+    inputs = inputs.contiguous(memory_format=torch.channels_last)
     with _autocast(padded.device):
         if guides:
             pred = sum(
