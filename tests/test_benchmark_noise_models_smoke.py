@@ -53,3 +53,31 @@ def test_noise_models_benchmark_runs_and_writes_its_tables(tmp_path):
     assert [round(g) for g in gains] == [2, 5, 1]
     assert [row[0] for row in payload["generalisation"]] == [15, 50]
     assert "## D." in (tmp_path / "out" / "noise_models.md").read_text()
+
+
+def test_hole_fill_benchmark_runs(tmp_path):
+    import hole_fill
+
+    for i in range(2):
+        _png(tmp_path / "data" / "set12" / f"{i + 1:02d}.png", np.full((32, 32), 90.0 + 20 * i))
+    args = [
+        "--data",
+        str(tmp_path / "data"),
+        "--out",
+        str(tmp_path / "out"),
+        "--steps",
+        "2",
+        "--images",
+        "2",
+        "--features",
+        "4",
+        "--unrolls",
+        "1",
+        "--batch-size",
+        "2",
+        "--patch-size",
+        "16",
+    ]
+    payload = hole_fill.main(args)
+    assert [row[0] for row in payload["rows"]] == ["noisy input", "zero", "neighbour"]
+    assert (tmp_path / "out" / "hole_fill.md").is_file()
