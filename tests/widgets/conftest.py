@@ -1,6 +1,6 @@
 import pytest
 import torch
-from napari.utils.notifications import notification_manager  # noqa: TID251 (GUI tests)
+from napari.utils.notifications import notification_manager
 from widget_helpers import PLUGIN
 
 

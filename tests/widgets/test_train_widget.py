@@ -1,4 +1,5 @@
 import numpy as np
+import torch
 from widget_helpers import noisy, wait_idle
 
 
@@ -109,7 +110,38 @@ def test_closing_the_viewer_stops_training(qtbot, viewer, train_widget):
     train_widget.train_button.click()
     job = train_widget.job
     qtbot.waitUntil(lambda: len(train_widget.plot.steps) >= 1, timeout=60_000)
+    steps = len(train_widget.plot.steps)
     viewer.close()
-    qtbot.waitUntil(lambda: job.stop_event.is_set(), timeout=10_000)
-    qtbot.waitUntil(lambda: not job.worker.is_running, timeout=30_000)
+    # close() returns only once the worker has left its step: nothing is still running,
+    # and the signals it sent are neither handled nor able to reach the closed viewer.
     assert job.closed
+    assert job.stop_event.is_set()
+    assert job.done.is_set()
+    assert not job.worker.is_running
+    assert train_widget._follow_dims not in viewer.dims.events.current_step.callbacks
+    qtbot.wait(200)  # deliver whatever the worker queued before it stopped
+    assert len(viewer.layers) == 0
+    assert len(train_widget.plot.steps) == steps
+
+
+def test_cpu_training_caps_torch_threads_and_restores_them(
+    qtbot, viewer, train_widget, monkeypatch
+):
+    from napari_noise2inpaint._widgets import jobs
+
+    monkeypatch.setattr(jobs, "cpu_threads", lambda: 1)
+    seen = []
+    monkeypatch.setattr(
+        type(train_widget),
+        "_on_train_event",
+        lambda self, event: seen.append(torch.get_num_threads()),
+    )
+    viewer.add_image(noisy((32, 32)), name="img")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        train(qtbot, train_widget)
+        assert set(seen) == {1}
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(previous)

@@ -47,6 +47,7 @@ class DenoiseWidget(Container):
         self.job = jobs.Job()
         self.native.destroyed.connect(self.job.close)
         self.run_button.enabled = False
+        self.job.cap_threads(self.device.value)
         jobs.start(
             self.job,
             jobs.denoise_job,
@@ -60,5 +61,9 @@ class DenoiseWidget(Container):
             on_return=lambda result: self.viewer.add_image(
                 result[0], **snapshot.layer_kwargs("N2I", contrast_limits=result[1])
             ),
-            on_done=lambda: setattr(self.run_button, "enabled", True),
+            on_done=self._on_done,
         )
+
+    def _on_done(self) -> None:
+        self.job.restore_threads()
+        self.run_button.enabled = True

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import collections
+import contextlib
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 from napari.layers import Image
 from napari.qt.threading import GeneratorWorker, create_worker
 from napari.utils.notifications import show_error, show_info
+from qtpy.QtCore import Qt
 
 from napari_noise2inpaint import InputError, iter_denoise
+from napari_noise2inpaint.model import resolve_device
 
 
 @dataclass(frozen=True)
@@ -91,13 +97,43 @@ def error_message(exc: BaseException, doing: str) -> str:
     return f"{doing.capitalize()} failed: {name}: {exc}"
 
 
+#: Seconds a closing widget waits for its worker to finish the step it is in.
+CLOSE_WAIT_S = 10.0
+
+
+def cpu_threads() -> int:
+    """Torch intra-op threads for a CPU job: all cores but one, which stays with the GUI."""
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
+def runs_on_cpu(device: str) -> bool:
+    """Whether ``device`` ("auto", "cpu", "cuda", "mps") resolves to the CPU here."""
+    try:
+        return resolve_device(device).type == "cpu"
+    except (InputError, RuntimeError, ValueError):
+        return False  # an unusable device fails in the worker, with a message
+
+
 @dataclass
 class Job:
-    """One background run: its worker, its stop flag and whether its owner was closed."""
+    """One background run: its worker, its stop flag and whether its owner was closed.
+
+    ``close`` makes the run inert: the widget's handlers are disconnected from the worker
+    (and skip any signal already queued), and the worker is given a bounded time to finish,
+    so that nothing touches the widget or the viewer once they are being torn down.
+    """
 
     stop_event: threading.Event = field(default_factory=threading.Event)
+    #: Set (from the worker thread) once the worker has finished, however it ended.
+    done: threading.Event = field(default_factory=threading.Event)
     worker: GeneratorWorker | None = None
     closed: bool = False
+    #: Whether this job holds the torch thread cap (see :meth:`cap_threads`).
+    threads_capped: bool = False
+    on_close: list[Callable[[], None]] = field(default_factory=list)
+    _connections: list[tuple] = field(default_factory=list)
+    _pending: collections.deque = field(default_factory=collections.deque)
+    _handling: bool = False
 
     def cancel(self, *_args) -> None:
         """Ask the worker to stop: training returns its model; a pending denoise is dropped."""
@@ -106,9 +142,62 @@ class Job:
             self.worker.quit()
 
     def close(self, *_args) -> None:
-        """Mark the owning widget as gone: stop, and let result handlers ignore late signals."""
+        """Stop for good because the owner is going away; detach handlers, wait (bounded).
+
+        Safe to call more than once, and from a ``destroyed`` signal.
+        """
+        if self.closed:
+            return
         self.closed = True
+        self._pending.clear()
         self.cancel()
+        for signal, slot in self._connections:
+            with contextlib.suppress(TypeError, RuntimeError):
+                signal.disconnect(slot)
+        self._connections.clear()
+        for callback in self.on_close:
+            with contextlib.suppress(RuntimeError):
+                callback()
+        if self.worker is not None and self.worker.is_running:
+            self.done.wait(CLOSE_WAIT_S)
+        self.restore_threads()
+
+    def cap_threads(self, device: str) -> None:
+        """Limit torch's intra-op threads while this job runs on the CPU (idempotent)."""
+        if not self.threads_capped and runs_on_cpu(device):
+            self.threads_capped = True
+            _ThreadCap.acquire()
+
+    def restore_threads(self) -> None:
+        """Undo :meth:`cap_threads` (idempotent); the last job to end restores torch."""
+        if self.threads_capped:
+            self.threads_capped = False
+            _ThreadCap.release()
+
+
+class _ThreadCap:
+    """Process-wide torch thread cap shared by concurrent jobs (GUI thread only).
+
+    ``torch.set_num_threads`` is global: the first job saves the current value and caps it,
+    the last one to end puts the saved value back.
+    """
+
+    users = 0
+    saved: int | None = None
+
+    @classmethod
+    def acquire(cls) -> None:
+        if cls.users == 0:
+            cls.saved = torch.get_num_threads()
+            torch.set_num_threads(min(cls.saved, cpu_threads()))
+        cls.users += 1
+
+    @classmethod
+    def release(cls) -> None:
+        cls.users -= 1
+        if cls.users == 0 and cls.saved is not None:
+            torch.set_num_threads(cls.saved)
+            cls.saved = None
 
 
 def start(
@@ -124,27 +213,58 @@ def start(
 ) -> GeneratorWorker:
     """Run generator ``func`` in a napari worker with a progress bar; errors become notices.
 
-    Handlers are skipped once ``job.closed`` is set, so a closed widget is never touched.
-    ``on_done`` runs after success, error or abort alike; an abort is reported as cancelled.
+    The handlers run one at a time and in the order of the worker's signals, even when a
+    handler processes Qt events; they are skipped once ``job.closed`` is set and are
+    disconnected by ``job.close()``, so a closed widget is never touched. ``on_done`` runs
+    after success, error or abort alike; an abort is reported as cancelled.
     """
 
-    def guard(handler):
-        return lambda *a: None if job.closed else handler(*a)
+    def serialised(handler):
+        # napari's progress bar calls QApplication.processEvents() in setValue, so a handler
+        # that advances it can be re-entered by the worker's next queued signal, and so on
+        # for every signal in the backlog: a recursion that ends in RecursionError when the
+        # worker outpaces the GUI. Signals are therefore queued and handled one at a time,
+        # in order, by the outermost call; a closed job drops them.
+        def slot(*args):
+            if job.closed:
+                return
+            job._pending.append((handler, args))
+            if job._handling:
+                return
+            job._handling = True
+            try:
+                while job._pending and not job.closed:
+                    call, call_args = job._pending.popleft()
+                    call(*call_args)
+            finally:
+                job._handling = False
+
+        return slot
 
     worker = create_worker(
         func,
         *args,
         _progress={"total": 0, "desc": desc},
-        _connect={
-            "yielded": guard(on_yield),
-            "returned": guard(on_return),
-            "errored": guard(lambda exc: show_error(error_message(exc, doing))),
-            "aborted": guard(lambda: show_info(f"{doing.capitalize()} was cancelled.")),
-            "finished": guard(on_done),
-        },
+        _start_thread=False,
+        _ignore_errors=True,  # errors become notices through the "errored" handler below
         **kwargs,
     )
+    handlers = {
+        "yielded": serialised(on_yield),
+        "returned": serialised(on_return),
+        "errored": serialised(lambda exc: show_error(error_message(exc, doing))),
+        "aborted": serialised(lambda: show_info(f"{doing.capitalize()} was cancelled.")),
+        "finished": serialised(on_done),
+    }
+    for name, slot in handlers.items():
+        signal = getattr(worker, name)
+        signal.connect(slot)
+        job._connections.append((signal, slot))
+    job.done.clear()
+    # Direct: runs in the worker thread, so close() can wait for it without an event loop.
+    worker.finished.connect(job.done.set, Qt.ConnectionType.DirectConnection)
     job.worker = worker
+    worker.start()
     return worker
 
 

@@ -104,11 +104,13 @@ class TrainWidget(QWidget):
             return
         self.config, self.snapshot, self.job = config, snapshot, jobs.Job()
         self.destroyed.connect(self.job.close)
+        self.job.on_close.append(self._stop_following_dims)
         self.preview = PreviewSource(self.preview_interval_s)
         self._follow_dims()
         self.viewer.dims.events.current_step.connect(self._follow_dims)
         self.plot.clear()
         self._set_phase("training")
+        self.job.cap_threads(config.device)
         jobs.start(
             self.job,
             iter_train,
@@ -182,16 +184,17 @@ class TrainWidget(QWidget):
         self._start_denoise()
 
     def _on_train_done(self) -> None:
-        self.viewer.dims.events.current_step.disconnect(self._follow_dims)
+        self._stop_following_dims()
         self.plot.redraw()
         if self.phase == "training":  # error or abort: no denoising follows
-            self._set_phase("idle")
+            self._end_job()
 
     def _start_denoise(self) -> None:
         if self.model is None:
             show_error("No model yet: train one or load a model file first.")
             return
         self._set_phase("denoising")
+        self.job.cap_threads(self.model.config.device)
         jobs.start(
             self.job,
             jobs.denoise_job,
@@ -203,7 +206,7 @@ class TrainWidget(QWidget):
             doing="denoising",
             on_yield=lambda p: jobs.advance(self.job.worker, p.done, p.total, "denoising"),
             on_return=self._on_denoised,
-            on_done=lambda: self._set_phase("idle"),
+            on_done=self._end_job,
         )
 
     def _on_denoised(self, result) -> None:
@@ -211,6 +214,14 @@ class TrainWidget(QWidget):
         self.viewer.add_image(image, **self.snapshot.layer_kwargs("N2I", contrast_limits=limits))
 
     # -- helpers -------------------------------------------------------------------
+    def _end_job(self) -> None:
+        self.job.restore_threads()
+        self._set_phase("idle")
+
+    def _stop_following_dims(self) -> None:
+        """Stop sending the plane in view to the training thread (idempotent)."""
+        self.viewer.dims.events.current_step.disconnect(self._follow_dims)
+
     def _follow_dims(self, *_args) -> None:
         """Give the training thread the plane the user is looking at."""
         index = data_index(self.snapshot, self.viewer.dims.point)
