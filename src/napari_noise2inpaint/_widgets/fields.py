@@ -34,15 +34,19 @@ class TrainFields:
         )
         self.unrolls = SpinBox(label="unrolls K", min=1, max=10, value=defaults.unrolls)
         self.length_unit = ComboBox(label="train for", choices=["steps", "epochs"], value="steps")
-        self.length = FloatSpinBox(
-            label="length", min=0.01, max=1e6, step=10, value=defaults.steps
-        )
+        self.length = FloatSpinBox(label="length", min=0.01, max=1e6, step=10, value=defaults.steps)
         self.time_limit = FloatSpinBox(
             label="time limit (min, 0 = none)", min=0, max=1e5, step=1, value=0
         )
         self.basic = Container(
-            widgets=[self.image, self.rho, self.unrolls, self.length_unit, self.length,
-                     self.time_limit]
+            widgets=[
+                self.image,
+                self.rho,
+                self.unrolls,
+                self.length_unit,
+                self.length,
+                self.time_limit,
+            ]
         )
         self.method = ComboBox(
             label="method", choices=[("N2I", "n2i"), ("Noise2Void", "n2v")], value="n2i"
@@ -63,8 +67,17 @@ class TrainFields:
         self.device = ComboBox(label="device", choices=["auto", *available_devices()])
         self.channel_axis = ComboBox(label="channel axis", choices=self._axis_choices)
         self.advanced = Container(
-            widgets=[self.method, self.patch_size, self.batch_size, self.learning_rate,
-                     self.features, self.seed, self.val_fraction, self.device, self.channel_axis]
+            widgets=[
+                self.method,
+                self.patch_size,
+                self.batch_size,
+                self.learning_rate,
+                self.features,
+                self.seed,
+                self.val_fraction,
+                self.device,
+                self.channel_axis,
+            ]
         )
         self.image.changed.connect(self.channel_axis.reset_choices)
 
