@@ -7,6 +7,8 @@ from napari.layers import Image
 
 from napari_noise2inpaint import Noise2InpaintConfig, available_devices
 
+from .noise_fields import NoiseFields
+
 
 def image_combo(viewer) -> ComboBox:
     """Make a picker of the viewer's Image layers, refreshed by ``reset_choices``."""
@@ -66,6 +68,7 @@ class TrainFields:
         )
         self.device = ComboBox(label="device", choices=["auto", *available_devices()])
         self.channel_axis = ComboBox(label="channel axis", choices=self._axis_choices)
+        self.noise = NoiseFields(viewer)
         self.advanced = Container(
             widgets=[
                 self.method,
@@ -77,6 +80,7 @@ class TrainFields:
                 self.val_fraction,
                 self.device,
                 self.channel_axis,
+                *self.noise.widgets,
             ]
         )
         self.image.changed.connect(self.channel_axis.reset_choices)
@@ -90,6 +94,7 @@ class TrainFields:
         """Refresh the layer and channel-axis pickers (napari calls this on layer changes)."""
         self.basic.reset_choices()
         self.channel_axis.reset_choices()
+        self.noise.region.reset_choices()
 
     def config(self) -> Noise2InpaintConfig:
         """Build a validated config from the settings.
@@ -97,7 +102,8 @@ class TrainFields:
         Raises
         ------
         InputError
-            A setting is invalid (for example a patch size the U-Net cannot use).
+            A setting is invalid (for example a patch size the U-Net cannot use, or a
+            background region that does not overlap the image).
         """
         steps = self.length_unit.value == "steps"
         return Noise2InpaintConfig(
@@ -115,4 +121,5 @@ class TrainFields:
             channel_axis=self.channel_axis.value,
             seed=self.seed.value,
             device=self.device.value,
+            **self.noise.values(self.image.value),
         )

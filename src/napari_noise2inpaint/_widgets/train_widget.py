@@ -18,7 +18,7 @@ from napari_noise2inpaint import (
     save_model,
 )
 
-from . import jobs
+from . import jobs, model_info
 from .fields import TrainFields
 from .loss_plot import LossPlot
 from .preview import current_plane, data_index, show_preview
@@ -58,11 +58,15 @@ class TrainWidget(QWidget):
         self.denoise_button = QPushButton("Denoise with model")
         self.save_button = QPushButton("Save model...")
         self.load_button = QPushButton("Load model...")
+        self.export_button = QPushButton("Export to BioImage Model Zoo...")
+        self.summary = model_info.ModelSummary()
+        self.noise_label, self.card_label = self.summary.noise, self.summary.card
         self.train_button.clicked.connect(self.train)
         self.stop_button.clicked.connect(self.stop)
         self.denoise_button.clicked.connect(self.denoise)
         self.save_button.clicked.connect(self._ask_save)
         self.load_button.clicked.connect(self._ask_load)
+        self.export_button.clicked.connect(self._ask_export)
 
         advanced = QCollapsible("Advanced")
         advanced.addWidget(self.fields.advanced.native)
@@ -71,11 +75,13 @@ class TrainWidget(QWidget):
         buttons.addWidget(self.stop_button, 0, 1)
         buttons.addWidget(self.save_button, 1, 0)
         buttons.addWidget(self.load_button, 1, 1)
-        buttons.addWidget(self.denoise_button, 2, 0, 1, 2)
+        buttons.addWidget(self.export_button, 2, 0, 1, 2)
+        buttons.addWidget(self.denoise_button, 3, 0, 1, 2)
         layout = QVBoxLayout(self)
         layout.addWidget(self.fields.basic.native)
         layout.addWidget(advanced)
         layout.addLayout(buttons)
+        layout.addWidget(self.summary)
         layout.addWidget(self.plot)
         layout.addStretch()
         self.destroyed.connect(self.job.close)
@@ -160,7 +166,35 @@ class TrainWidget(QWidget):
             show_error(jobs.error_message(exc, "loading the model"))
             return
         self._set_phase("idle")
+        self.summary.show_model(self.model, trained=False)
         show_info(f"Model loaded from {path}.")
+
+    def export(self, path: str) -> None:
+        """Export the current model to ``path`` (a BioImage Model Zoo ``.zip``) in a worker.
+
+        The plane of the selected layer in view is the package's example image.
+        """
+        if self.model is None:
+            show_error("No model yet: train one or load a model file first.")
+            return
+        axis = self.model.config.channel_axis
+        image = model_info.plane_in_view(self.fields.image.value, self.viewer, axis)
+        self.job = jobs.Job()
+        self.destroyed.connect(self.job.close)
+        self._set_phase("exporting")
+        self.job.cap_threads("cpu")
+        jobs.start(
+            self.job,
+            model_info.export_job,
+            self.model,
+            path,
+            image,
+            desc="BioImage Model Zoo export",
+            doing="exporting the model",
+            on_yield=lambda *_: None,
+            on_return=lambda written: show_info(f"Model exported to {written}."),
+            on_done=self._end_job,
+        )
 
     # -- worker callbacks ------------------------------------------------------------
     def _on_train_event(self, event) -> None:
@@ -179,6 +213,7 @@ class TrainWidget(QWidget):
 
     def _on_trained(self, model) -> None:
         self.model = model
+        self.summary.show_model(model, trained=True)
         if model.history.get("stopped_early"):
             show_info(f"Training stopped after {model.history['steps']} steps; model kept.")
         self._start_denoise()
@@ -232,13 +267,17 @@ class TrainWidget(QWidget):
         return 0 if axis is None else data_index(self.snapshot, self.viewer.dims.point)[axis]
 
     def _set_phase(self, phase: str) -> None:
-        """Enable the buttons that make sense in ``phase`` ("idle", "training", "denoising")."""
+        """Enable the buttons that make sense in ``phase``.
+
+        ``phase`` is "idle", "training", "denoising" or "exporting".
+        """
         self.phase = phase
         busy = phase != "idle"
         self.train_button.setEnabled(not busy)
-        self.stop_button.setEnabled(busy)
+        self.stop_button.setEnabled(phase in ("training", "denoising"))
         self.denoise_button.setEnabled(not busy and self.model is not None)
         self.save_button.setEnabled(not busy and self.model is not None)
+        self.export_button.setEnabled(not busy and self.model is not None)
         self.load_button.setEnabled(not busy)
 
     def _ask_save(self) -> None:
@@ -250,3 +289,10 @@ class TrainWidget(QWidget):
         path, _ = QFileDialog.getOpenFileName(self, "Load model", "", MODEL_FILTER)
         if path:
             self.load(path)
+
+    def _ask_export(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export to BioImage Model Zoo", "model.zip", model_info.ZIP_FILTER
+        )
+        if path:
+            self.export(path if path.lower().endswith(".zip") else f"{path}.zip")

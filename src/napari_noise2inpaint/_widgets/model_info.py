@@ -1,0 +1,112 @@
+"""What the widgets tell about a model (card, noise estimate) and its BioImage Model Zoo export."""
+
+from __future__ import annotations
+
+import numpy as np
+from napari.layers import Image
+from napari.utils.notifications import show_info
+from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from napari_noise2inpaint.model_card import model_card
+
+from .jobs import LayerSnapshot
+from .preview import current_plane, data_index
+
+METHODS = {"n2i": "N2I", "n2v": "Noise2Void", "supervised": "supervised"}
+NOISE_NAMES = {
+    "gaussian": "white Gaussian",
+    "poisson_gaussian": "Poisson-Gaussian",
+    "correlated": "correlated Gaussian",
+}
+ZIP_FILTER = "BioImage Model Zoo package (*.zip);;All files (*)"
+
+
+def noise_text(config) -> str:
+    """Describe the noise parameters in a few words, e.g. ``"gain 2.07, offset 23.2"``."""
+    if config.noise_model == "poisson_gaussian" and config.noise_gain is not None:
+        return f"gain {config.noise_gain:.3g}, offset {config.noise_offset:.3g}"
+    if config.noise_model == "correlated" and config.noise_kernel is not None:
+        kernel = np.asarray(config.noise_kernel)
+        variance = kernel[kernel.shape[0] // 2, kernel.shape[1] // 2]
+        return f"kernel variance {variance:.3g} ({kernel.shape[0]}x{kernel.shape[1]})"
+    if config.noise_sigma is not None:
+        return f"sigma {config.noise_sigma:.3g}"
+    return "not estimated"
+
+
+def estimate_notes(model) -> list[str]:
+    """Return the training notes that report estimated noise parameters."""
+    return [n for n in model.history.get("notes", []) if n.startswith("Estimated")]
+
+
+def card_text(model) -> str:
+    """Return a compact model card: method, rho, K, noise, steps, val loss, training data."""
+    card = model_card(model)
+    method = [f"method {METHODS.get(card['method'], card['method'])}"]
+    if card["rho"] is not None:
+        method.append(f"rho {card['rho']:g}")
+    if card["unrolls"] is not None:
+        method.append(f"K {card['unrolls']}")
+    noise = f"noise: {NOISE_NAMES[model.config.noise_model]}, {noise_text(model.config)}"
+    training = card["training"]
+    loss = training["validation_loss"]
+    trained = f"{training['steps'] or 0} steps, " + (
+        f"val loss {loss:.4g}" if loss is not None else "no validation loss"
+    )
+    data = card["data"]
+    shapes = [tuple(s) for s in data.get("shapes") or []]
+    if len(shapes) == 1:
+        on = f"trained on {shapes[0]} {data.get('dtype')}"
+    else:
+        on = f"trained on {len(shapes)} images, {data.get('dtype')}"
+    return "\n".join([", ".join(method), noise, trained, on])
+
+
+class ModelSummary(QWidget):
+    """Two labels: the noise estimate of the last training, and the current model's card."""
+
+    def __init__(self):
+        super().__init__()
+        self.noise = QLabel()
+        self.card = QLabel()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for label in (self.noise, self.card):
+            label.setWordWrap(True)
+            label.setVisible(False)
+            layout.addWidget(label)
+
+    def show_model(self, model, trained: bool) -> None:
+        """Show ``model``'s card; after training also its noise estimate (label and notice)."""
+        self.card.setText(card_text(model))
+        self.card.setVisible(True)
+        if trained:
+            for note in estimate_notes(model):
+                show_info(note)
+            self.noise.setText(f"noise: {noise_text(model.config)}")
+        self.noise.setVisible(trained)
+
+
+def plane_in_view(layer, viewer, channel_axis: int | None) -> np.ndarray | None:
+    """Return a float32 copy of the plane of ``layer`` in view, ``(Y, X)`` or ``(C, Y, X)``.
+
+    None when there is no usable Image layer (the export then synthesises an example).
+    """
+    if not isinstance(layer, Image) or layer.rgb:
+        return None
+    data = layer.data[0] if layer.multiscale else layer.data
+    view = LayerSnapshot(layer.name, data, tuple(layer.scale), tuple(layer.translate), (), ())
+    try:
+        plane = current_plane(view, data_index(view, viewer.dims.point), channel_axis)
+    except (IndexError, ValueError):
+        return None
+    plane = np.array(plane, dtype=np.float32, copy=True)
+    return np.moveaxis(plane, -1, 0) if plane.ndim == 3 else plane
+
+
+def export_job(model, path: str, image: np.ndarray | None):
+    """Write a BioImage Model Zoo package in a worker; return its path."""
+    from napari_noise2inpaint.bioimageio_export import export_bioimageio
+
+    yield from ()  # a generator, like the other jobs; the export itself has no progress
+    return export_bioimageio(model, path, image=image)
