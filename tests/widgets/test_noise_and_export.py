@@ -110,9 +110,11 @@ def test_export_writes_a_package_that_loads(qtbot, viewer, train_widget, tmp_pat
     train_widget.export(str(path))
     assert train_widget.phase == "exporting"
     assert not train_widget.train_button.isEnabled()
+    train_widget.export(str(tmp_path / "again.zip"))  # refused while busy
     wait_idle(qtbot, train_widget, timeout=120_000)
 
-    assert messages(notices, "error") == []
+    assert messages(notices, "error") == ["Wait until exporting has finished."]
+    assert not (tmp_path / "again.zip").exists()
     assert messages(notices)[-1] == f"Model exported to {path}."
     with zipfile.ZipFile(path) as package, package.open("test_input.npy") as test_input:
         np.testing.assert_array_equal(np.load(test_input)[0, 0], data[1])  # the plane in view

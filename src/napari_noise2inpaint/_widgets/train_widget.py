@@ -24,6 +24,7 @@ from .loss_plot import LossPlot
 from .preview import current_plane, data_index, show_preview
 
 MODEL_FILTER = "Noise2Inpaint model (*.safetensors);;All files (*)"
+LOAD_FILTER = "Noise2Inpaint model or BioImage package (*.safetensors *.zip);;All files (*)"
 
 
 class TrainWidget(QWidget):
@@ -174,8 +175,12 @@ class TrainWidget(QWidget):
 
         The plane of the selected layer in view is the package's example image.
         """
-        if self.model is None:
-            show_error("No model yet: train one or load a model file first.")
+        if self.model is None or self.phase != "idle":
+            show_error(
+                "No model yet: train one or load a model file first."
+                if self.model is None
+                else f"Wait until {self.phase} has finished."
+            )
             return
         axis = self.model.config.channel_axis
         image = model_info.plane_in_view(self.fields.image.value, self.viewer, axis)
@@ -286,7 +291,7 @@ class TrainWidget(QWidget):
             self.save(path)
 
     def _ask_load(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load model", "", MODEL_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Load model", "", LOAD_FILTER)
         if path:
             self.load(path)
 
