@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -87,11 +88,11 @@ def load_model(path: str | os.PathLike) -> TrainedModel:
 
     Notes
     -----
-    A ``.zip`` path is read as a BioImage Model Zoo package exported by napari-noise2inpaint
-    (see :func:`napari_noise2inpaint.bioimageio_export.load_bioimageio`).
+    A zip file (whatever its name) is read as a BioImage Model Zoo package exported by
+    napari-noise2inpaint (see :func:`napari_noise2inpaint.bioimageio_arch.load_bioimageio`).
     """
-    if str(path).lower().endswith(".zip"):
-        from .bioimageio_export import load_bioimageio
+    if zipfile.is_zipfile(path):
+        from .bioimageio_arch import load_bioimageio
 
         return load_bioimageio(path)
     metadata = read_metadata(path)

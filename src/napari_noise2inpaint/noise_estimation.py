@@ -193,5 +193,7 @@ def resolve_noise_parameters(config, stacks: list[np.ndarray], notes: list[str])
         else:
             kernel = estimate_noise_kernel(planes[0][region[0] : region[1], region[2] : region[3]])
         changes["noise_kernel"] = kernel.tolist()
-        notes.append(f"Estimated correlated noise: variance {kernel[2, 2]:.4g}, 5x5 kernel.")
+        centre = kernel[kernel.shape[0] // 2, kernel.shape[1] // 2]
+        size = "x".join(str(n) for n in kernel.shape)
+        notes.append(f"Estimated correlated noise: variance {centre:.4g}, {size} kernel.")
     return config.replace(**changes) if changes else config

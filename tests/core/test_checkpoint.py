@@ -79,3 +79,9 @@ def test_weights_that_do_not_match_the_config_are_refused(trained, tmp_path):
     save_file(tensors, str(path), metadata={**metadata, "config": json.dumps(config)})
     with pytest.raises(ModelFileError, match="damaged"):
         load_model(path)
+
+
+def test_a_model_file_saved_under_a_zip_name_still_loads(trained, tmp_path):
+    path = tmp_path / "model.zip"
+    save_model(trained, path)
+    assert load_model(path).config == trained.config
