@@ -19,6 +19,18 @@ def image_combo(viewer) -> ComboBox:
     return ComboBox(label="image", choices=choices, nullable=False)
 
 
+def widget_defaults() -> Noise2InpaintConfig:
+    """Start values of the fields: the config's defaults with a GPU, lighter ones without.
+
+    On a CPU-only machine K=2 with 16 features and a 2-minute limit gives a visible result in
+    minutes (benchmarks/results/single_image.md: +6.9 dB in 60 s where K=5 gave +2.5 dB).
+    """
+    defaults = Noise2InpaintConfig()
+    if available_devices() == ["cpu"]:
+        return defaults.replace(unrolls=2, features=16, batch_size=8, steps=1000, time_limit=120)
+    return defaults
+
+
 class TrainFields:
     """Basic and advanced training settings; :meth:`config` turns them into a config.
 
@@ -29,7 +41,7 @@ class TrainFields:
     """
 
     def __init__(self, viewer):
-        defaults = Noise2InpaintConfig()
+        defaults = widget_defaults()
         self.image = image_combo(viewer)
         self.rho = FloatSpinBox(
             label="rho (loss-set fraction)", min=0.01, max=0.5, step=0.01, value=defaults.rho
@@ -38,7 +50,11 @@ class TrainFields:
         self.length_unit = ComboBox(label="train for", choices=["steps", "epochs"], value="steps")
         self.length = FloatSpinBox(label="length", min=0.01, max=1e6, step=10, value=defaults.steps)
         self.time_limit = FloatSpinBox(
-            label="time limit (min, 0 = none)", min=0, max=1e5, step=1, value=0
+            label="time limit (min, 0 = none)",
+            min=0,
+            max=1e5,
+            step=1,
+            value=(defaults.time_limit or 0) / 60,
         )
         self.basic = Container(
             widgets=[
