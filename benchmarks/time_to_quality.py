@@ -24,7 +24,7 @@ import common
 import numpy as np
 import torch
 
-from napari_noise2inpaint import TrainProgress, iter_train
+from napari_noise2inpaint import Snapshot, iter_train
 
 TARGET_DB = 27.7
 LABELS = {
@@ -137,37 +137,6 @@ def device_description(device: str) -> str:
 
 
 # ----------------------------------------------------------------------------- our engine
-class LiveRun:
-    """The network that ``iter_train`` is training, and a way to stop its clock.
-
-    napari_noise2inpaint has no public hook for either (see README: a small core API would
-    replace this). This reads the generator's local ``run`` (the private ``_Run``):
-    ``_snapshot()`` wraps the live network as a TrainedModel (weights shared, not copied), and
-    moving ``start`` forward by the testing time keeps testing out of the time limit, the
-    cosine schedule and ``TrainProgress.elapsed_s``.
-    """
-
-    def __init__(self, generator):
-        frame = generator.gi_frame
-        run = None if frame is None else frame.f_locals.get("run")
-        if (
-            run is None
-            or not hasattr(run, "_snapshot")
-            or not isinstance(getattr(run, "start", None), float)
-        ):
-            raise RuntimeError(
-                "iter_train's internals changed (no 'run' with _snapshot() and "
-                "start); use --mode separate"
-            )
-        self._run = run
-
-    def model(self):
-        return self._run._snapshot()
-
-    def pause(self, seconds: float) -> None:
-        self._run.start += seconds
-
-
 def config_for(args, method, budget):
     changes = {
         "steps": None,
@@ -217,16 +186,14 @@ def train_snapshots(args, method, train_noisy, test, run, save) -> None:
     run["config"] = json.loads(config.to_json())
     pending = list(args.checkpoints)
     wall = time.perf_counter()
-    generator = iter_train(train_noisy, config)
-    live = None
+    generator = iter_train(train_noisy, config, snapshot_at_s=args.checkpoints)
     try:
         while True:
             event = next(generator)
-            if not (isinstance(event, TrainProgress) and pending and event.elapsed_s >= pending[0]):
+            if not isinstance(event, Snapshot):
                 continue
-            live = live or LiveRun(generator)
-            begin = time.perf_counter()
-            scores, eval_s = evaluate(live.model(), test)
+            # testing and writing happen while training is paused: not counted as training
+            scores, eval_s = evaluate(event.model, test)
             while pending and event.elapsed_s >= pending[0]:
                 record(
                     run,
@@ -235,11 +202,10 @@ def train_snapshots(args, method, train_noisy, test, run, save) -> None:
                     event.step,
                     scores,
                     eval_s,
-                    mu=event.mu,
+                    mu=event.model.mu,
                     weights="current",
                 )
             save()  # partial results survive a timeout
-            live.pause(time.perf_counter() - begin)  # testing and writing are not training
     except StopIteration as done:
         model = done.value
     history = model.history

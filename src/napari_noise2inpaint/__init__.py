@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 from .checkpoint import load_model, read_metadata, save_model  # noqa: E402
 from .config import Noise2InpaintConfig  # noqa: E402
 from .errors import InputError, ModelFileError  # noqa: E402
-from .events import DenoiseProgress, PreviewUpdate, TrainProgress  # noqa: E402
+from .events import DenoiseProgress, PreviewUpdate, Snapshot, TrainProgress  # noqa: E402
 from .inference import denoise, iter_denoise  # noqa: E402
 from .model import TrainedModel, available_devices  # noqa: E402
 from .preview import PreviewSource  # noqa: E402
@@ -28,6 +28,7 @@ __all__ = [
     "Noise2InpaintConfig",
     "PreviewSource",
     "PreviewUpdate",
+    "Snapshot",
     "TrainProgress",
     "TrainedModel",
     "available_devices",

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .model import TrainedModel
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,18 @@ class PreviewUpdate:
 
     step: int
     image: np.ndarray
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The model as trained so far, at a requested training time (weights shared, not copied).
+
+    Time the consumer spends with it (testing it, say) does not count as training time.
+    """
+
+    step: int
+    elapsed_s: float
+    model: TrainedModel
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,14 @@ import copy
 import math
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 
 import torch
 
 from . import __version__
 from .config import Noise2InpaintConfig
 from .errors import InputError
-from .events import PreviewUpdate, TrainProgress
+from .events import PreviewUpdate, Snapshot, TrainProgress
 from .losses import masked_loss
 from .masks import neighbour_values, random_lambda
 from .model import TrainedModel, resolve_device
@@ -24,7 +24,7 @@ from .preview import PreviewSource, denoise_preview
 from .sampling import PatchBatch, PatchSampler
 from .training_data import TrainingData, prepare_training_data
 
-TrainEvent = TrainProgress | PreviewUpdate
+TrainEvent = TrainProgress | PreviewUpdate | Snapshot
 CHANNELS_LAST = torch.channels_last
 
 
@@ -36,6 +36,7 @@ def iter_train(
     validation=None,
     stop_event: threading.Event | None = None,
     preview: PreviewSource | None = None,
+    snapshot_at_s: Sequence[float] = (),
 ) -> Generator[TrainEvent, None, TrainedModel]:
     """Train a denoiser, yielding a :class:`TrainProgress` after every step.
 
@@ -54,6 +55,10 @@ def iter_train(
     preview : PreviewSource, optional
         A plane to denoise every ``preview.interval_s`` seconds, yielded as a
         :class:`PreviewUpdate`.
+    snapshot_at_s : sequence of float
+        Training times (seconds) at which a :class:`Snapshot` of the current model is yielded,
+        e.g. to test quality against training time; time spent by the consumer on a snapshot
+        is not counted as training time.
 
     Returns
     -------
@@ -66,7 +71,7 @@ def iter_train(
     device = resolve_device(config.device)
     run = _Run(data, device)
     try:
-        yield from run.loop(stop_event, preview)
+        yield from run.loop(stop_event, preview, sorted(snapshot_at_s))
         return run.finish(stop_event)
     finally:
         run.release()
@@ -160,7 +165,7 @@ class _Run:
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def loop(self, stop_event, preview) -> Generator[TrainEvent, None, None]:
+    def loop(self, stop_event, preview, snapshot_at_s) -> Generator[TrainEvent, None, None]:
         last_preview = time.perf_counter()
         window = (time.perf_counter(), 0)
         while not self._done(stop_event):
@@ -181,7 +186,12 @@ class _Run:
             rate = (self.step - window[1]) / max(now - window[0], 1e-9)
             if now - window[0] > 5:
                 window = (now, self.step)
-            yield self._progress(rate * self.config.batch_size)
+            progress = self._progress(rate * self.config.batch_size)
+            yield progress
+            if snapshot_at_s and progress.elapsed_s >= snapshot_at_s[0]:
+                while snapshot_at_s and progress.elapsed_s >= snapshot_at_s[0]:
+                    snapshot_at_s.pop(0)
+                yield from self._snapshot_event(progress)
             if preview is not None and now - last_preview >= preview.interval_s:
                 last_preview = now
                 image = denoise_preview(self._snapshot(), preview)
@@ -237,6 +247,12 @@ class _Run:
             elapsed_s=elapsed,
             eta_s=eta,
         )
+
+    def _snapshot_event(self, progress: TrainProgress) -> Generator[Snapshot, None, None]:
+        paused = time.perf_counter()
+        self.net.eval()
+        yield Snapshot(progress.step, progress.elapsed_s, self._snapshot())
+        self.start += time.perf_counter() - paused  # the consumer's time is not training
 
     def _snapshot(self) -> TrainedModel:
         return TrainedModel(self.net, self.config, self.data.means, self.data.stds)

@@ -1,4 +1,5 @@
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from napari_noise2inpaint import (
     Noise2InpaintConfig,
     PreviewSource,
     PreviewUpdate,
+    Snapshot,
     TrainProgress,
     denoise,
     iter_train,
@@ -133,3 +135,22 @@ def test_short_cpu_training_raises_psnr_by_at_least_4_db():
     model = train(noisy, config)
     gain = psnr(denoise(model, noisy), clean) - psnr(noisy, clean)
     assert gain >= 4.0
+
+
+def test_snapshots_come_at_the_requested_times_and_their_use_is_not_training_time(tiny_config):
+    _, noisy = synthetic_scene(48)
+    config = tiny_config.replace(steps=None, time_limit=0.6)
+    generator = iter_train(noisy, config, snapshot_at_s=[0.3, 0.1])
+    snapshots, steps_after = [], 0
+    with pytest.raises(StopIteration) as done:
+        while True:
+            event = next(generator)
+            if isinstance(event, Snapshot):
+                snapshots.append(event)
+                assert np.isfinite(denoise(event.model, noisy)).all()
+                time.sleep(0.7)  # longer than the whole time limit
+            elif snapshots:
+                steps_after += 1
+    assert [s.elapsed_s >= t for s, t in zip(snapshots, [0.1, 0.3], strict=True)] == [True, True]
+    assert steps_after > 0  # training went on after the consumer's long pauses
+    assert done.value.value.history["seconds"] < 1.0
