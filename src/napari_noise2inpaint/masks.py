@@ -40,36 +40,6 @@ def random_partition(shape: tuple[int, ...], n_sets: int, rng: torch.Generator) 
     return labels.reshape(shape)
 
 
-class PartitionCycler:
-    """Per-image partitions that are used set by set and redrawn once all sets were used.
-
-    Parameters
-    ----------
-    shapes : list of tuple of int
-        Shape of each image (plane).
-    n_sets : int
-        Number L of sets per partition.
-    rng : torch.Generator
-        Source of randomness for every partition drawn.
-    """
-
-    def __init__(self, shapes: list[tuple[int, int]], n_sets: int, rng: torch.Generator):
-        self._shapes = shapes
-        self._n_sets = n_sets
-        self._rng = rng
-        self._labels = [random_partition(s, n_sets, rng) for s in shapes]
-        self._next = [0] * len(shapes)
-
-    def next_set(self, image: int) -> tuple[torch.Tensor, int]:
-        """Return the label map of ``image`` and the set to use as Lambda, then advance."""
-        if self._next[image] == self._n_sets:
-            self._labels[image] = random_partition(self._shapes[image], self._n_sets, self._rng)
-            self._next[image] = 0
-        chosen = self._next[image]
-        self._next[image] += 1
-        return self._labels[image], chosen
-
-
 def random_lambda(shape: tuple[int, ...], rho: float, rng: torch.Generator) -> torch.Tensor:
     """Boolean mask with ``round(rho * M)`` randomly chosen True pixels per leading item.
 
