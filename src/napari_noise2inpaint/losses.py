@@ -10,7 +10,6 @@ def masked_loss(
     target: torch.Tensor,
     mask: torch.Tensor | None,
     kind: str = "mse",
-    weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Loss between ``prediction`` and ``target`` on the pixels where ``mask`` is True.
 
@@ -23,8 +22,6 @@ def masked_loss(
     kind : {"mse", "l1l2"}
         Mean squared error, or ``0.5 ||r||_2 / ||y||_2 + 0.5 ||r||_1 / ||y||_1`` with
         ``r = prediction - target`` and ``y = target`` on the loss set.
-    weights : torch.Tensor, optional
-        Per-pixel weights (inverse noise variances); residuals are scaled by their square root.
 
     Returns
     -------
@@ -34,8 +31,6 @@ def masked_loss(
     prediction = prediction.float()
     target = target.float()
     residual = prediction - target
-    if weights is not None:
-        residual = residual * weights.float().sqrt()
     if mask is not None:
         residual = residual[mask]
         target = target[mask]

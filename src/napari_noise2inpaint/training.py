@@ -157,8 +157,7 @@ class _Run:
         else:
             x, _ = self.net(inputs)
         reference = target if self.config.method == "supervised" else noisy
-        weights = self.noise.loss_weights(x.detach()) if self.config.method == "n2i" else None
-        return masked_loss(x, reference, loss_set, self.config.loss, weights)
+        return masked_loss(x, reference, loss_set, self.config.loss)
 
     def _autocast(self):
         if self.device.type == "cuda":

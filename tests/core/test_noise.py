@@ -191,3 +191,11 @@ def test_a_region_too_small_to_estimate_from_is_refused(tiny_config):
     config = tiny_config.replace(noise_model="correlated", noise_region=[0, 8, 0, 8])
     with pytest.raises(InputError, match="too small"):
         train(noisy, config)
+
+
+def test_poisson_gaussian_weights_stay_bounded_when_the_fitted_offset_is_negative():
+    noise = PoissonGaussianNoise(gain=2.0, offset=-0.5)
+    weights = noise.weights(torch.linspace(-3, 3, 50))
+    assert torch.isfinite(weights).all() and weights.max() <= 1 / 0.1 + 1e-6
+    mean_level = PoissonGaussianNoise(gain=2.0, offset=0.4).weights(torch.zeros(1))
+    assert mean_level.item() == pytest.approx(1.0)
