@@ -42,8 +42,10 @@ def main(argv=None) -> dict:
                "gaussian_oracle_psnr": common.gaussian_scores(test_noisy, test_clean,
                                                               False)["psnr"],
                "runs": runs}
-    rho_runs = [r for r in runs if r["unrolls"] == args.unrolls and r["rho"] in args.rho_values]
-    k_runs = [r for r in runs if r["rho"] == args.rho and r["unrolls"] in args.k_values]
+    rho_runs = sorted((r for r in runs if r["unrolls"] == args.unrolls
+                       and r["rho"] in args.rho_values), key=lambda r: r["rho"])
+    k_runs = sorted((r for r in runs if r["rho"] == args.rho and r["unrolls"] in args.k_values),
+                    key=lambda r: r["unrolls"])
     plot(rho_runs, "rho", "loss-set fraction rho", payload, args.out / f"{name}_rho.png")
     plot(k_runs, "unrolls", "unrolls K", payload, args.out / f"{name}_unrolls.png")
     common.write_results(args.out, name, payload, markdown(payload, args, rho_runs, k_runs))

@@ -39,6 +39,9 @@ def build_parser():
     parser.add_argument("--patch-size", type=int, default=64)
     parser.add_argument("--infer-size", type=int, default=2048, help="side of the 2D image")
     parser.add_argument("--stack", type=int, nargs=3, default=[16, 512, 512], help="Z Y X")
+    parser.add_argument("--other-threads", type=int, default=None,
+                        help="thread count of the two comparison rows (default: 2 if running "
+                             "with 1 thread, else 1; 0 leaves them out)")
     parser.add_argument("--inline", action="store_true",
                         help="measure in this process (quick checks; peak RSS is then shared)")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -50,8 +53,10 @@ def measurements(args) -> list[dict]:
     k = args.unrolls
     side, stack = args.infer_size, list(args.stack)
     stack_text = "x".join(map(str, stack))
-    other = 2 if torch.get_num_threads() == 1 else 1
-    return [
+    other = args.other_threads
+    if other is None:
+        other = 2 if torch.get_num_threads() == 1 else 1
+    specs = [
         {"kind": "train", "label": f"N2I K={k}, {f_default} features", "method": "n2i",
          "features": f_default},
         {"kind": "train", "label": f"N2I K={k}, {f_wide} features", "method": "n2i",
@@ -75,6 +80,7 @@ def measurements(args) -> list[dict]:
         {"kind": "infer", "label": f"N2V, {f_n2v} f, 321x481 (BSD68 size)", "method": "n2v",
          "features": f_n2v, "shape": [321, 481]},
     ]
+    return [spec for spec in specs if spec.get("threads", 1) > 0]
 
 
 def vm_hwm_mb() -> float | None:
@@ -151,13 +157,16 @@ def measure_raw(args, spec) -> dict:
 
 
 def run_one(args, spec) -> dict:
-    if spec.get("threads"):
-        torch.set_num_threads(spec["threads"])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(spec.get("threads") or threads)
     load_before = os.getloadavg()
     measure = {"train": measure_train, "raw": measure_raw, "infer": measure_infer}[spec["kind"]]
-    result = measure(args, spec)
-    result.update(spec, peak_rss_mb=vm_hwm_mb(), loadavg_before=load_before,
-                  loadavg_after=os.getloadavg(), torch_threads=torch.get_num_threads())
+    try:
+        result = measure(args, spec)
+        result.update(spec, peak_rss_mb=vm_hwm_mb(), loadavg_before=load_before,
+                      loadavg_after=os.getloadavg(), torch_threads=torch.get_num_threads())
+    finally:
+        torch.set_num_threads(threads)
     return result
 
 
