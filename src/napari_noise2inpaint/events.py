@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -73,3 +74,15 @@ class DenoiseProgress:
 
     done: int
     total: int
+
+
+Result = TypeVar("Result")
+
+
+def run_to_end(generator: Generator[object, None, Result]) -> Result:
+    """Drain a generator of progress events and return the value it returns."""
+    while True:
+        try:
+            next(generator)
+        except StopIteration as done:
+            return done.value

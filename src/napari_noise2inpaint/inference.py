@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 
@@ -12,9 +11,9 @@ from torch.nn import functional as F
 
 from .data import broadcast_statistics, check_array, normalise, resolve_channel_axis, to_planes
 from .errors import InputError
-from .events import DenoiseProgress
+from .events import DenoiseProgress, run_to_end
 from .masks import neighbour_values, random_lambda
-from .model import TrainedModel, resolve_device
+from .model import TrainedModel, autocast, resolve_device
 from .noise_estimation import MAX_ESTIMATE_PLANES, estimate_sigma
 
 DEFAULT_TILE = {"cpu": 1024, "cuda": 2048, "mps": 1024}
@@ -103,12 +102,7 @@ def iter_denoise(
 
 def denoise(model: TrainedModel, image, **kwargs) -> np.ndarray:
     """Denoise and return the result; same arguments as :func:`iter_denoise`."""
-    generator = iter_denoise(model, image, **kwargs)
-    while True:
-        try:
-            next(generator)
-        except StopIteration as done:
-            return done.value
+    return run_to_end(iter_denoise(model, image, **kwargs))
 
 
 def _mu_scale(model: TrainedModel, planes: np.ndarray, noise_sigma) -> float:
@@ -205,7 +199,7 @@ def _run_chunk(model, padded, guides, chunk: list[_Job], out, output: str, mu_sc
         return
     inputs = torch.cat([padded[(..., *job.source)] for job in chunk])
     inputs = inputs.contiguous(memory_format=torch.channels_last)
-    with _autocast(padded.device):
+    with autocast(padded.device):
         if guides:
             pred = sum(
                 model.network(
@@ -226,9 +220,3 @@ def _run_chunk(model, padded, guides, chunk: list[_Job], out, output: str, mu_sc
 
 def _size(job: _Job) -> tuple[int, int]:
     return tuple(s.stop - s.start for s in job.source)
-
-
-def _autocast(device: torch.device):
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()

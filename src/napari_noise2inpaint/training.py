@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import threading
@@ -14,10 +13,10 @@ import torch
 from . import __version__
 from .config import Noise2InpaintConfig
 from .errors import InputError
-from .events import PreviewUpdate, Snapshot, TrainProgress
+from .events import PreviewUpdate, Snapshot, TrainProgress, run_to_end
 from .losses import masked_loss
 from .masks import neighbour_values, random_lambda
-from .model import TrainedModel, resolve_device
+from .model import TrainedModel, autocast, resolve_device
 from .network import Denoiser
 from .noise import build_noise_model
 from .preview import PreviewSource, denoise_preview
@@ -79,12 +78,7 @@ def iter_train(
 
 def train(images, config: Noise2InpaintConfig | None = None, **kwargs) -> TrainedModel:
     """Train and return the model; same arguments as :func:`iter_train`."""
-    generator = iter_train(images, config, **kwargs)
-    while True:
-        try:
-            next(generator)
-        except StopIteration as done:
-            return done.value
+    return run_to_end(iter_train(images, config, **kwargs))
 
 
 class _Run:
@@ -159,11 +153,6 @@ class _Run:
         reference = target if self.config.method == "supervised" else noisy
         return masked_loss(x, reference, loss_set, self.config.loss)
 
-    def _autocast(self):
-        if self.device.type == "cuda":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
-
     def loop(self, stop_event, preview, snapshot_at_s) -> Generator[TrainEvent, None, None]:
         last_preview = time.perf_counter()
         window = (time.perf_counter(), 0)
@@ -172,7 +161,7 @@ class _Run:
             batch = self.sampler.sample(self.config.batch_size)
             inputs, loss_set = self._inputs(batch, self.rng)
             self.net.train()
-            with self._autocast():
+            with autocast(self.device):
                 loss = self._loss(batch.noisy, inputs, loss_set, batch.target)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -222,7 +211,7 @@ class _Run:
     def _validate(self) -> None:
         batch, noisy = self.val_batch
         self.net.eval()
-        with self._autocast():
+        with autocast(self.device):
             loss = self._loss(noisy, batch.noisy, batch.loss_set, batch.target)
         self.val_loss = float(loss)
         if self.val_loss < self.best_val:
