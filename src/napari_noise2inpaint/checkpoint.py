@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
+from safetensors.torch import load as safetensors_load
 from safetensors.torch import save as safetensors_bytes
 
 from . import __version__
@@ -36,6 +37,22 @@ def save_model(model: TrainedModel, path: str | os.PathLike) -> None:
     path = Path(path)
     if not path.parent.is_dir():
         raise InputError(f"Cannot write {path}: folder {path.parent} does not exist.")
+    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
+    try:
+        # written by Python so the file gets the user's umask (safetensors' writer uses 0600)
+        tmp.write_bytes(model_to_bytes(model))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def model_to_bytes(model: TrainedModel) -> bytes:
+    """Serialise ``model`` to the bytes of a model file (safetensors; no pickle).
+
+    Used to ship a model to other processes, e.g. dask workers, which rebuild it with
+    :func:`model_from_bytes`.
+    """
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.network.state_dict().items()}
     metadata = {
         "format": FORMAT_NAME,
@@ -48,14 +65,19 @@ def save_model(model: TrainedModel, path: str | os.PathLike) -> None:
         "history": json.dumps(model.history, default=str),
         "data": json.dumps(model.data_info, default=str),
     }
-    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
+    return safetensors_bytes(tensors, metadata=metadata)
+
+
+def model_from_bytes(data: bytes) -> TrainedModel:
+    """Rebuild a model from :func:`model_to_bytes` output; no code is executed."""
     try:
-        # written by Python so the file gets the user's umask (safetensors' writer uses 0600)
-        tmp.write_bytes(safetensors_bytes(tensors, metadata=metadata))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        header_size = int.from_bytes(data[:8], "little")
+        metadata = json.loads(data[8 : 8 + header_size]).get("__metadata__", {})
+        tensors = safetensors_load(data)
+    except (ValueError, SafetensorError) as error:
+        raise ModelFileError(f"Not a safetensors model ({error}).") from None
+    _check_format(metadata, "The data")
+    return _build(metadata, tensors, "The model data")
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, str]:
@@ -68,14 +90,18 @@ def read_metadata(path: str | os.PathLike) -> dict[str, str]:
             metadata = handle.metadata() or {}
     except (SafetensorError, OSError, ValueError) as error:
         raise ModelFileError(f"{path} is not a safetensors model file ({error}).") from None
+    _check_format(metadata, str(path))
+    return metadata
+
+
+def _check_format(metadata: dict[str, str], name: str) -> None:
     if metadata.get("format") != FORMAT_NAME:
-        raise ModelFileError(f"{path} is a safetensors file but not a napari-noise2inpaint model.")
+        raise ModelFileError(f"{name} is a safetensors file but not a napari-noise2inpaint model.")
     if metadata.get("format_version") != FORMAT_VERSION:
         raise ModelFileError(
-            f"{path} uses model format {metadata.get('format_version')}; "
+            f"{name} uses model format {metadata.get('format_version')}; "
             f"this version reads format {FORMAT_VERSION}."
         )
-    return metadata
 
 
 def load_model(path: str | os.PathLike) -> TrainedModel:
@@ -97,16 +123,23 @@ def load_model(path: str | os.PathLike) -> TrainedModel:
         return load_bioimageio(path)
     metadata = read_metadata(path)
     try:
+        with safe_open(str(path), framework="pt") as handle:
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+    except SafetensorError as error:
+        raise ModelFileError(f"{path} is damaged: {str(error).splitlines()[0]}") from None
+    return _build(metadata, tensors, str(path))
+
+
+def _build(metadata: dict[str, str], tensors: dict, name: str) -> TrainedModel:
+    try:
         config = Noise2InpaintConfig.from_json(metadata["config"])
         stats = json.loads(metadata["normalization"])
         history = json.loads(metadata.get("history", "{}"))
         data_info = json.loads(metadata.get("data", "{}"))
-        with safe_open(str(path), framework="pt") as handle:
-            tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
         noise = build_noise_model(config, stats["means"][0], stats["stds"][0])
         network = Denoiser(config, noise=noise)
         network.load_state_dict(tensors, strict=True)
-    except (KeyError, ValueError, RuntimeError, InputError, SafetensorError) as error:
-        raise ModelFileError(f"{path} is damaged: {str(error).splitlines()[0]}") from None
+    except (KeyError, ValueError, RuntimeError, InputError) as error:
+        raise ModelFileError(f"{name} is damaged: {str(error).splitlines()[0]}") from None
     network.eval()
     return TrainedModel(network, config, stats["means"], stats["stds"], history, data_info)

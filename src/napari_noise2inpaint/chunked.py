@@ -1,0 +1,253 @@
+"""Out-of-core denoising: chunk by chunk with a halo, as a lazy dask array or into OME-Zarr."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import threading
+from collections.abc import Generator
+from dataclasses import dataclass, field
+
+import dask.array as da
+import numpy as np
+
+from .checkpoint import model_from_bytes, model_to_bytes
+from .errors import InputError
+from .events import DenoiseProgress
+from .model import TrainedModel
+
+DEFAULT_CHUNK = {2: 1024, 3: 128}
+DEFAULT_CHUNK_DEPTH = 32
+
+
+@dataclass(frozen=True)
+class ChunkPlan:
+    """How an image is cut for out-of-core prediction.
+
+    Attributes
+    ----------
+    chunks : tuple of tuple of int
+        Dask chunk sizes per axis; inner borders fall on multiples of the U-Net's pooling
+        factor, so every chunk sees the same pixel grid as whole-image prediction.
+    halo : dict of int to int
+        Context pixels read around each chunk along each spatial axis.
+    notes : list of str
+        Corrections made to the requested chunk or halo sizes.
+    """
+
+    chunks: tuple[tuple[int, ...], ...]
+    halo: dict[int, int]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def chunk_shape(self) -> tuple[int, ...]:
+        """The regular chunk shape (the first chunk along each axis)."""
+        return tuple(sizes[0] for sizes in self.chunks)
+
+
+def plan_chunks(
+    model: TrainedModel,
+    shape: tuple[int, ...],
+    *,
+    channel_axis: int | None = None,
+    chunks: tuple[int, ...] | None = None,
+    halo: int | None = None,
+) -> ChunkPlan:
+    """Choose chunk and halo sizes that give the same result as whole-image prediction.
+
+    Parameters
+    ----------
+    model : TrainedModel
+        The model; its receptive radius is the smallest exact halo.
+    shape : tuple of int
+        Shape of the image.
+    channel_axis : int, optional
+        Axis holding channels (always kept whole).
+    chunks : tuple of int, optional
+        Requested chunk shape; spatial sizes are rounded up to the pooling factor and to at
+        least the halo.
+    halo : int, optional
+        Requested halo; a halo smaller than the receptive radius would change the result,
+        so it is raised to it (with a note).
+
+    Returns
+    -------
+    ChunkPlan
+    """
+    ndim = len(shape)
+    dims = spatial_dims(model.config)
+    if ndim < dims:
+        raise InputError(f"A {dims}D model needs at least {dims} axes; the image has {shape}.")
+    if channel_axis is not None and channel_axis % ndim >= ndim - dims:
+        raise InputError("The channel axis cannot be one of the image's spatial axes.")
+    multiple = 2**model.config.depth
+    notes: list[str] = []
+    reach = _round_up(model.network.receptive_radius(), multiple)
+    if halo is None or halo < reach:
+        if halo is not None:
+            notes.append(f"The halo {halo} is below the network's reach; using {reach} pixels.")
+        halo = reach
+    halo = _round_up(halo, multiple)
+    requested = chunks or _default_chunks(shape, dims)
+    if len(requested) != ndim:
+        raise InputError(f"Give one chunk size per axis ({ndim}), got {tuple(requested)}.")
+    sizes = []
+    for axis, (length, size) in enumerate(zip(shape, requested, strict=True)):
+        if channel_axis is not None and axis == channel_axis % ndim:
+            sizes.append((length,))
+        elif axis >= ndim - dims:
+            sizes.append(_spatial_chunks(length, size, halo, multiple, notes))
+        else:
+            sizes.append(_regular(length, max(1, size)))
+    depth = dict.fromkeys(range(ndim - dims, ndim), halo)
+    return ChunkPlan(tuple(sizes), depth, notes)
+
+
+def spatial_dims(config) -> int:
+    """Return the number of spatial axes (2 or 3) a model with this config convolves over."""
+    return getattr(config, "spatial_dims", 2)
+
+
+def _default_chunks(shape: tuple[int, ...], dims: int) -> tuple[int, ...]:
+    lead = (1,) * (len(shape) - dims)
+    if dims == 3:
+        return (*lead, DEFAULT_CHUNK_DEPTH, DEFAULT_CHUNK[3] * 4, DEFAULT_CHUNK[3] * 4)
+    return (*lead, DEFAULT_CHUNK[2], DEFAULT_CHUNK[2])
+
+
+def _spatial_chunks(length, size, halo, multiple, notes) -> tuple[int, ...]:
+    rounded = max(_round_up(max(1, size), multiple), halo)
+    if rounded != size and rounded < length:
+        notes.append(
+            f"Chunk size {size} changed to {rounded}: chunks must be multiples of {multiple} "
+            f"and at least the {halo}-pixel halo."
+        )
+    sizes = list(_regular(length, rounded))
+    if len(sizes) > 1 and sizes[-1] < halo:
+        sizes[-2:] = [sizes[-2] + sizes[-1]]  # a sliver thinner than the halo joins its neighbour
+    return tuple(sizes)
+
+
+def _regular(length: int, size: int) -> tuple[int, ...]:
+    size = min(size, length)
+    return (size,) * (length // size) + ((length % size,) if length % size else ())
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
+
+
+def denoise_lazy(
+    model: TrainedModel,
+    image,
+    *,
+    plan: ChunkPlan | None = None,
+    channel_axis: int | None = None,
+    output: str | None = None,
+    noise_sigma: float | None = None,
+    device: str = "auto",
+    tile_size: int | None = None,
+) -> da.Array:
+    """Return a lazy dask array of the denoised image; chunks are computed on demand.
+
+    Parameters
+    ----------
+    model : TrainedModel
+        The trained model (shipped to dask workers as safetensors bytes, never pickled).
+    image : dask.array.Array or array_like
+        The noisy image; it is not read until the result is computed.
+    plan : ChunkPlan, optional
+        From :func:`plan_chunks`; its default otherwise.
+    channel_axis, output, noise_sigma, device, tile_size
+        As for :func:`napari_noise2inpaint.denoise` (``noise_sigma`` must be a number here).
+
+    Returns
+    -------
+    dask.array.Array
+        float32, the image's shape; equal to whole-image prediction.
+    """
+    image = image if isinstance(image, da.Array) else da.asarray(image)
+    if image.ndim < 2 or image.size == 0:
+        raise InputError(f"The image must have at least 2 non-empty axes, got {image.shape}.")
+    if not np.issubdtype(image.dtype, np.number) and image.dtype != bool:
+        raise InputError(f"The image has dtype {image.dtype}; real numbers are needed.")
+    if isinstance(noise_sigma, str):
+        raise InputError("Give the noise level as a number for chunked denoising.")
+    plan = plan or plan_chunks(model, image.shape, channel_axis=channel_axis)
+    options = {
+        "channel_axis": channel_axis,
+        "output": output,
+        "noise_sigma": noise_sigma,
+        "device": device,
+        "tile_size": tile_size,
+    }
+    block = functools.partial(_denoise_block, model_bytes=model_to_bytes(model), options=options)
+    return image.rechunk(plan.chunks).map_overlap(
+        block,
+        depth=plan.halo,
+        boundary="none",
+        trim=True,
+        dtype=np.float32,
+        meta=np.empty((0,) * image.ndim, dtype=np.float32),
+    )
+
+
+_CACHE = threading.local()
+
+
+def _denoise_block(block: np.ndarray, *, model_bytes: bytes, options: dict) -> np.ndarray:
+    from .inference import denoise
+
+    key = hashlib.sha1(model_bytes).hexdigest()
+    if getattr(_CACHE, "key", None) != key:  # one model per worker thread
+        _CACHE.key, _CACHE.model = key, model_from_bytes(model_bytes)
+    return denoise(_CACHE.model, block, **options).astype(np.float32, copy=False)
+
+
+def iter_denoise_blocks(result: da.Array, target) -> Generator[DenoiseProgress, None, None]:
+    """Compute ``result`` block by block into ``target``, yielding progress after each block.
+
+    Peak memory is one block with its halo (and the network's tiles), whatever the image size.
+
+    Parameters
+    ----------
+    result : dask.array.Array
+        A lazy result, e.g. from :func:`denoise_lazy`.
+    target : zarr.Array or numpy.ndarray
+        Where to write; same shape as ``result``.
+    """
+    offsets = [np.cumsum((0, *sizes)) for sizes in result.chunks]
+    total = int(np.prod(result.numblocks))
+    for done, index in enumerate(np.ndindex(*result.numblocks), start=1):
+        region = tuple(
+            slice(int(starts[i]), int(starts[i + 1]))
+            for starts, i in zip(offsets, index, strict=True)
+        )
+        target[region] = result.blocks[index].compute(scheduler="synchronous")
+        yield DenoiseProgress(done, total)
+
+
+def store_on_cluster(result: da.Array, target, scheduler: str) -> None:
+    """Compute ``result`` into ``target`` on a running dask.distributed scheduler.
+
+    Parameters
+    ----------
+    result : dask.array.Array
+        A lazy result, e.g. from :func:`denoise_lazy`.
+    target : zarr.Array
+        Output array on storage every worker can reach (a shared file system or object store).
+    scheduler : str
+        Address of the scheduler, e.g. ``tcp://10.0.0.5:8786``.
+    """
+    try:
+        from distributed import Client
+    except ImportError:
+        raise InputError(
+            "--scheduler needs dask.distributed: pip install 'napari-noise2inpaint[cluster]'."
+        ) from None
+    try:
+        client = Client(scheduler, timeout="20s")
+    except OSError as error:
+        raise InputError(f"Cannot reach the dask scheduler at {scheduler} ({error}).") from None
+    with client:
+        da.store(result, target, lock=False, compute=True)

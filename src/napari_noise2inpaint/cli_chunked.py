@@ -1,0 +1,129 @@
+"""Command-line paths for data larger than memory: zarr / OME-Zarr in, OME-Zarr out."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .chunked import denoise_lazy, iter_denoise_blocks, plan_chunks, spatial_dims, store_on_cluster
+from .cli_terminal import PROG, Progress
+from .config import Noise2InpaintConfig
+from .crops import training_crops
+from .errors import InputError
+from .io import read_image
+from .model import TrainedModel
+from .ome_zarr import create_ome_zarr, default_axes, is_zarr_path, open_lazy
+
+
+def add_chunk_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options of chunked (out-of-core) denoising to the ``denoise`` parser."""
+    group = parser.add_argument_group(
+        "large data", "used when IMAGE or --out is a zarr store (OME-Zarr is written)"
+    )
+    group.add_argument(
+        "--chunks", type=_sizes, help="chunk shape, one size per axis, e.g. 1,1024,1024"
+    )
+    group.add_argument(
+        "--halo", type=int, help="context pixels around each chunk (default: the network's reach)"
+    )
+    group.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the chunks on a dask.distributed scheduler, e.g. tcp://host:8786 "
+        "(the output must be on storage every worker can reach)",
+    )
+
+
+def wants_chunked(args: argparse.Namespace) -> bool:
+    """Whether ``denoise`` should run chunk by chunk (zarr input or output, or a scheduler)."""
+    return is_zarr_path(args.image) or is_zarr_path(args.out) or bool(args.scheduler)
+
+
+def run_denoise_chunked(args: argparse.Namespace, model: TrainedModel) -> int:
+    """Denoise chunk by chunk into a new OME-Zarr store, with memory bounded by the chunks."""
+    out = Path(args.out)
+    if not is_zarr_path(out) or out.suffix.lower() != ".zarr":
+        raise InputError(
+            f"--out {out}: chunked denoising writes OME-Zarr; use a name ending .zarr."
+        )
+    if out.exists():
+        raise InputError(f"--out {out} already exists; choose a new output path.")
+    if isinstance(args.noise_sigma, str):
+        raise InputError("--noise-sigma must be a number for chunked denoising.")
+    with open_lazy(args.image) as source:
+        return _denoise_source(args, model, source, out)
+
+
+def _denoise_source(args, model: TrainedModel, source, out: Path) -> int:
+    axis = args.channel_axis if args.channel_axis is not None else model.config.channel_axis
+    plan = plan_chunks(
+        model, source.data.shape, channel_axis=axis, chunks=args.chunks, halo=args.halo
+    )
+    for note in plan.notes:
+        print(f"{PROG}: note: {note}", file=sys.stderr)
+    result = denoise_lazy(
+        model,
+        source.data,
+        plan=plan,
+        channel_axis=axis,
+        output=args.output,
+        noise_sigma=args.noise_sigma,
+        device=args.device,
+    )
+    axes = _axes(source.axes, result.ndim, axis)
+    partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
+    try:
+        target = create_ome_zarr(
+            partial, result.shape, plan.chunk_shape, axes, source.scale, name=out.stem
+        )
+        if args.scheduler:
+            store_on_cluster(result, target, args.scheduler)
+        else:
+            with contextlib.closing(Progress("denoise", "chunk")) as bar:
+                for event in iter_denoise_blocks(result, target):
+                    bar.update(event.done, event.total)
+        os.replace(partial, out)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    print(f"Denoised image ({result.shape}, float32, chunks {plan.chunk_shape}) written to {out}")
+    return 0
+
+
+def _axes(known: str | None, ndim: int, channel_axis: int | None) -> str:
+    if known is not None and len(known) == ndim:
+        return known
+    return default_axes(ndim, None if channel_axis is None else channel_axis % ndim)
+
+
+def read_training_images(paths: list[str], config: Noise2InpaintConfig) -> list[np.ndarray]:
+    """Read training images; zarr stores are sampled as random crops (bounded memory)."""
+    images: list[np.ndarray] = []
+    rng = torch.Generator().manual_seed(config.seed)
+    for path in paths:
+        if not is_zarr_path(path):
+            images.append(read_image(path))
+            continue
+        if config.channel_axis is not None:
+            raise InputError("Training on zarr stores supports single-channel images only.")
+        depth = 2 * getattr(config, "patch_depth", 16)
+        with open_lazy(path) as lazy:
+            dims = spatial_dims(config)
+            images.extend(training_crops(lazy.data, rng, spatial_dims=dims, crop_depth=depth))
+    return images
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected sizes like 1,1024,1024, got {text!r}") from None
+    if any(size < 1 for size in sizes):
+        raise argparse.ArgumentTypeError(f"chunk sizes must be positive, got {text!r}")
+    return sizes

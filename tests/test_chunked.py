@@ -1,0 +1,189 @@
+"""Out-of-core denoising: chunked == in-memory, OME-Zarr output, CLI paths, lazy training crops."""
+
+import dask.array as da
+import numpy as np
+import pytest
+import tifffile
+import torch
+import zarr
+
+from napari_noise2inpaint import denoise, load_model, save_model, train
+from napari_noise2inpaint.checkpoint import model_from_bytes, model_to_bytes
+from napari_noise2inpaint.chunked import denoise_lazy, iter_denoise_blocks, plan_chunks
+from napari_noise2inpaint.cli import main
+from napari_noise2inpaint.crops import training_crops
+from napari_noise2inpaint.errors import InputError
+from napari_noise2inpaint.ome_zarr import create_ome_zarr, open_lazy
+
+
+@pytest.fixture(scope="module")
+def stack():
+    return np.random.default_rng(0).normal(100, 20, (3, 150, 170)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def model(stack):
+    from napari_noise2inpaint import Noise2InpaintConfig
+
+    config = Noise2InpaintConfig(
+        features=4, unrolls=2, steps=4, batch_size=2, patch_size=16, val_interval=2
+    )
+    return train(stack, config)
+
+
+def _ome_input(path, data, scale):
+    target = create_ome_zarr(path, data.shape, (1, 64, 64), "zyx", scale, name="input")
+    target[...] = data
+    return path
+
+
+def test_chunked_equals_in_memory_across_chunk_borders(model, stack):
+    plan = plan_chunks(model, stack.shape, chunks=(2, 52, 60))
+    lazy = denoise_lazy(model, da.from_array(stack, chunks=(1, 40, 40)), plan=plan)
+    whole = denoise(model, stack)
+    chunked = lazy.compute()
+    assert len(plan.chunks[2]) == 3  # the X axis really was cut
+    # the columns on both sides of every chunk border agree with whole-image prediction
+    for border in np.cumsum(plan.chunks[2])[:-1]:
+        cols = slice(border - 2, border + 2)
+        np.testing.assert_allclose(chunked[..., cols], whole[..., cols], rtol=0, atol=1e-3)
+    np.testing.assert_allclose(chunked, whole, rtol=0, atol=1e-3)
+    assert np.std(whole) > 0
+
+
+def test_blocks_written_one_by_one_equal_lazy_result(model, stack):
+    lazy = denoise_lazy(model, stack, plan=plan_chunks(model, stack.shape, chunks=(1, 64, 96)))
+    out = np.full(stack.shape, np.nan, dtype=np.float32)
+    events = list(iter_denoise_blocks(lazy, out))
+    assert events[-1].done == events[-1].total == int(np.prod(lazy.numblocks))
+    np.testing.assert_allclose(out, lazy.compute(), atol=1e-5)
+
+
+def test_small_halo_and_odd_chunks_are_corrected_with_notes(model):
+    reach = model.network.receptive_radius()
+    plan = plan_chunks(model, (3, 150, 170), chunks=(1, 30, 50), halo=4)
+    assert all(h >= reach and h % 4 == 0 for h in plan.halo.values())
+    assert all(size % 4 == 0 and size >= plan.halo[1] for size in plan.chunks[1][:-1])
+    assert any("halo" in note for note in plan.notes)
+    assert any("Chunk size 30" in note for note in plan.notes)
+    # a trailing sliver thinner than the halo is merged into its neighbour
+    assert min(plan.chunks[2]) >= plan.halo[2]
+
+
+def test_bad_chunk_requests_are_refused(model):
+    with pytest.raises(InputError, match="one chunk size per axis"):
+        plan_chunks(model, (3, 150, 170), chunks=(64, 64))
+    with pytest.raises(InputError, match="channel axis"):
+        plan_chunks(model, (150, 170, 3), channel_axis=1)
+    with pytest.raises(InputError, match="number"):
+        denoise_lazy(model, np.zeros((64, 64), np.float32), noise_sigma="estimate")
+
+
+def test_model_bytes_round_trip(model, stack):
+    again = model_from_bytes(model_to_bytes(model))
+    np.testing.assert_array_equal(denoise(again, stack[0]), denoise(model, stack[0]))
+
+
+def test_ome_zarr_keeps_axes_and_scale(tmp_path, stack):
+    path = _ome_input(tmp_path / "in.zarr", stack, [2.0, 0.5, 0.5])
+    lazy = open_lazy(path)
+    assert lazy.axes == "zyx" and lazy.scale == [2.0, 0.5, 0.5]
+    assert isinstance(lazy.data, da.Array)
+    np.testing.assert_array_equal(lazy.data.compute(), stack)
+    with pytest.raises(InputError, match="already exists"):
+        create_ome_zarr(path, (4, 4), (4, 4), "yx")
+
+
+def test_cli_denoises_ome_zarr_into_new_ome_zarr(tmp_path, model, stack, capsys):
+    model_path = tmp_path / "m.safetensors"
+    save_model(model, model_path)
+    source = _ome_input(tmp_path / "in.zarr", stack, [2.0, 0.5, 0.5])
+    before = zarr.open_array(str(source / "0"), mode="r")[...]
+    out = tmp_path / "out.zarr"
+    code = main(
+        [
+            "denoise",
+            str(source),
+            "--model",
+            str(model_path),
+            "--out",
+            str(out),
+            "--chunks",
+            "1,64,64",
+            "--halo",
+            "8",
+        ]
+    )
+    assert code == 0
+    result = open_lazy(out)
+    assert result.axes == "zyx" and result.scale == [2.0, 0.5, 0.5]
+    np.testing.assert_allclose(result.data.compute(), denoise(model, stack), atol=1e-3)
+    np.testing.assert_array_equal(zarr.open_array(str(source / "0"), mode="r")[...], before)
+    assert "halo" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.zarr", "m.safetensors", "out.zarr"]
+
+
+def test_cli_refuses_existing_output_and_non_zarr_name(tmp_path, model, stack, capsys):
+    model_path = tmp_path / "m.safetensors"
+    save_model(model, model_path)
+    tifffile.imwrite(tmp_path / "in.tif", stack, photometric="minisblack")
+    source = str(tmp_path / "in.tif")
+    (tmp_path / "taken.zarr").mkdir()
+    assert (
+        main(["denoise", source, "--model", str(model_path), "--out", str(tmp_path / "taken.zarr")])
+        == 2
+    )
+    assert "already exists" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "denoise",
+                source,
+                "--model",
+                str(model_path),
+                "--out",
+                str(tmp_path / "x.tif"),
+                "--scheduler",
+                "tcp://127.0.0.1:1",
+            ]
+        )
+        == 2
+    )
+    assert ".zarr" in capsys.readouterr().err
+    # a TIFF is read lazily into a chunked OME-Zarr result too
+    out = tmp_path / "from_tiff.zarr"
+    assert main(["denoise", source, "--model", str(model_path), "--out", str(out)]) == 0
+    np.testing.assert_allclose(open_lazy(out).data.compute(), denoise(model, stack), atol=1e-3)
+
+
+def test_training_crops_stay_within_budget(stack):
+    big = da.from_array(np.tile(stack, (1, 4, 4)), chunks=(1, 200, 200))
+    crops = training_crops(big, torch.Generator().manual_seed(0), max_pixels=600 * 600)
+    assert len(crops) == 1 and crops[0].shape == (512, 512)
+    small = training_crops(stack, torch.Generator().manual_seed(0))
+    assert len(small) == 3 and small[0].shape == (150, 170)
+
+
+def test_cli_trains_on_a_zarr_store(tmp_path, stack):
+    source = _ome_input(tmp_path / "in.zarr", stack, None)
+    out = tmp_path / "m.safetensors"
+    code = main(
+        [
+            "train",
+            str(source),
+            "--out",
+            str(out),
+            "--steps",
+            "2",
+            "--features",
+            "4",
+            "--unrolls",
+            "1",
+            "--patch",
+            "16",
+            "--batch",
+            "2",
+        ]
+    )
+    assert code == 0
+    assert load_model(out).data_info["planes"] == 3
