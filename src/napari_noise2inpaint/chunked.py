@@ -204,26 +204,51 @@ def _denoise_block(block: np.ndarray, *, model_bytes: bytes, options: dict) -> n
     return denoise(_CACHE.model, block, **options).astype(np.float32, copy=False)
 
 
-def iter_denoise_blocks(result: da.Array, target) -> Generator[DenoiseProgress, None, None]:
-    """Compute ``result`` block by block into ``target``, yielding progress after each block.
+def iter_denoise_chunks(
+    model: TrainedModel,
+    image,
+    target,
+    *,
+    plan: ChunkPlan | None = None,
+    **options,
+) -> Generator[DenoiseProgress, None, None]:
+    """Denoise chunk by chunk into ``target``, yielding progress after each chunk.
 
-    Peak memory is one block with its halo (and the network's tiles), whatever the image size.
+    Each chunk is read with its halo, denoised and written before the next is read, so peak
+    memory is one chunk with its halo (and the network's tiles), whatever the image size.
+    The result equals :func:`denoise_lazy`'s (same chunks, halos and block function).
 
     Parameters
     ----------
-    result : dask.array.Array
-        A lazy result, e.g. from :func:`denoise_lazy`.
+    model : TrainedModel
+        The trained model.
+    image : dask.array.Array, zarr.Array or numpy.ndarray
+        The noisy image; read one window at a time.
     target : zarr.Array or numpy.ndarray
-        Where to write; same shape as ``result``.
+        Where to write; same shape as ``image``.
+    plan : ChunkPlan, optional
+        From :func:`plan_chunks`; its default otherwise.
+    **options
+        ``channel_axis``, ``output``, ``noise_sigma``, ``device``, ``tile_size`` as for
+        :func:`denoise_lazy`.
     """
-    offsets = [np.cumsum((0, *sizes)) for sizes in result.chunks]
-    total = int(np.prod(result.numblocks))
-    for done, index in enumerate(np.ndindex(*result.numblocks), start=1):
-        region = tuple(
-            slice(int(starts[i]), int(starts[i + 1]))
-            for starts, i in zip(offsets, index, strict=True)
+    plan = plan or plan_chunks(model, image.shape, channel_axis=options.get("channel_axis"))
+    model_bytes = model_to_bytes(model)
+    offsets = [np.cumsum((0, *sizes)) for sizes in plan.chunks]
+    numblocks = tuple(len(sizes) for sizes in plan.chunks)
+    total = int(np.prod(numblocks))
+    for done, index in enumerate(np.ndindex(*numblocks), start=1):
+        region = [slice(int(o[i]), int(o[i + 1])) for o, i in zip(offsets, index, strict=True)]
+        window = [
+            slice(max(0, r.start - plan.halo.get(a, 0)), min(n, r.stop + plan.halo.get(a, 0)))
+            for a, (r, n) in enumerate(zip(region, image.shape, strict=True))
+        ]
+        block = np.asarray(image[tuple(window)])
+        result = _denoise_block(block, model_bytes=model_bytes, options=options)
+        inner = tuple(
+            slice(r.start - w.start, r.stop - w.start) for r, w in zip(region, window, strict=True)
         )
-        target[region] = result.blocks[index].compute(scheduler="synchronous")
+        target[tuple(region)] = result[inner]
         yield DenoiseProgress(done, total)
 
 

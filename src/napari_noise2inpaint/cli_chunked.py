@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .chunked import denoise_lazy, iter_denoise_blocks, plan_chunks, spatial_dims, store_on_cluster
+from .chunked import denoise_lazy, iter_denoise_chunks, plan_chunks, spatial_dims, store_on_cluster
 from .cli_terminal import PROG, Progress
 from .config import Noise2InpaintConfig
 from .crops import training_crops
@@ -68,31 +68,35 @@ def _denoise_source(args, model: TrainedModel, source, out: Path) -> int:
     )
     for note in plan.notes:
         print(f"{PROG}: note: {note}", file=sys.stderr)
-    result = denoise_lazy(
-        model,
-        source.data,
-        plan=plan,
-        channel_axis=axis,
-        output=args.output,
-        noise_sigma=args.noise_sigma,
-        device=args.device,
-    )
-    axes = _axes(source.axes, result.ndim, axis)
+    options = {
+        "channel_axis": axis,
+        "output": args.output,
+        "noise_sigma": args.noise_sigma,
+        "device": args.device,
+    }
+    shape = source.data.shape
     partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
     try:
         target = create_ome_zarr(
-            partial, result.shape, plan.chunk_shape, axes, source.scale, name=out.stem
+            partial,
+            shape,
+            plan.chunk_shape,
+            _axes(source.axes, len(shape), axis),
+            source.scale,
+            name=out.stem,
         )
         if args.scheduler:
+            result = denoise_lazy(model, source.data, plan=plan, **options)
             store_on_cluster(result, target, args.scheduler)
         else:
             with contextlib.closing(Progress("denoise", "chunk")) as bar:
-                for event in iter_denoise_blocks(result, target):
+                chunks = iter_denoise_chunks(model, source.data, target, plan=plan, **options)
+                for event in chunks:
                     bar.update(event.done, event.total)
         os.replace(partial, out)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
-    print(f"Denoised image ({result.shape}, float32, chunks {plan.chunk_shape}) written to {out}")
+    print(f"Denoised image ({shape}, float32, chunks {plan.chunk_shape}) written to {out}")
     return 0
 
 
