@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import dask.array as da
 import numpy as np
 import torch
 from napari.layers import Image
@@ -17,7 +18,11 @@ from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import Qt
 
 from napari_noise2inpaint import InputError, iter_denoise
+from napari_noise2inpaint.chunked import iter_denoise_chunks
 from napari_noise2inpaint.model import resolve_device
+
+#: Lazy layers (dask, zarr) above this size (as float32) are denoised chunk by chunk.
+LAZY_BYTES = 512 * 2**20
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,12 @@ class LayerSnapshot:
     translate: tuple[float, ...]
     axis_labels: tuple[str, ...]
     units: tuple
+    contrast: tuple[float, float] = (0.0, 1.0)
+
+    @property
+    def lazy(self) -> bool:
+        """Whether the data is a lazy (dask) array, read chunk by chunk instead of copied."""
+        return isinstance(self.data, da.Array)
 
     @classmethod
     def of(cls, layer) -> LayerSnapshot:
@@ -48,13 +59,16 @@ class LayerSnapshot:
         data = layer.data[0] if layer.multiscale else layer.data
         if 0 in data.shape:
             raise InputError(f"Layer {layer.name!r} is empty (shape {tuple(data.shape)}).")
+        big = not isinstance(data, np.ndarray) and data.size * 4 > LAZY_BYTES
         return cls(
             name=layer.name,
-            data=np.array(data, copy=True),
+            # a large lazy array (dask, zarr) is immutable and read chunk by chunk, not copied
+            data=da.asarray(data) if big else np.array(data, copy=True),
             scale=tuple(layer.scale),
             translate=tuple(layer.translate),
             axis_labels=tuple(layer.axis_labels),
             units=tuple(layer.units),
+            contrast=tuple(float(v) for v in layer.contrast_limits),
         )
 
     def layer_kwargs(self, suffix: str, **extra) -> dict:
@@ -80,6 +94,11 @@ def denoise_job(model, data: np.ndarray, channel_axis: int | None, device: str):
     """Denoise ``data`` in a worker, yielding progress and returning ``(image, limits)``."""
     image = yield from iter_denoise(model, data, channel_axis=channel_axis, device=device)
     return image, contrast_limits(image)
+
+
+def chunked_denoise_job(model, data, target, channel_axis: int | None, device: str):
+    """Denoise a lazy array chunk by chunk into ``target`` (a zarr array) in a worker."""
+    yield from iter_denoise_chunks(model, data, target, channel_axis=channel_axis, device=device)
 
 
 def error_message(exc: BaseException, doing: str) -> str:
