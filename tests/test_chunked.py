@@ -7,7 +7,7 @@ import tifffile
 import torch
 import zarr
 
-from napari_noise2inpaint import denoise, load_model, save_model, train
+from napari_noise2inpaint import chunked, denoise, load_model, save_model, train
 from napari_noise2inpaint.checkpoint import model_from_bytes, model_to_bytes
 from napari_noise2inpaint.chunked import denoise_lazy, iter_denoise_chunks, plan_chunks
 from napari_noise2inpaint.cli import main
@@ -188,3 +188,54 @@ def test_cli_trains_on_a_zarr_store(tmp_path, stack):
     )
     assert code == 0
     assert load_model(out).data_info["planes"] == 3
+
+
+def test_cli_runs_the_chunks_on_a_dask_scheduler(tmp_path, model, stack):
+    from distributed import LocalCluster
+
+    model_path = tmp_path / "m.safetensors"
+    save_model(model, model_path)
+    source = _ome_input(tmp_path / "in.zarr", stack, [2.0, 0.5, 0.5])
+    out = tmp_path / "out.zarr"
+    with LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
+        code = main(
+            [
+                "denoise",
+                str(source),
+                "--model",
+                str(model_path),
+                "--out",
+                str(out),
+                "--chunks",
+                "1,64,64",
+                "--scheduler",
+                cluster.scheduler_address,
+            ]
+        )
+    assert code == 0
+    np.testing.assert_allclose(open_lazy(out).data.compute(), denoise(model, stack), atol=1e-3)
+
+
+def test_unreachable_scheduler_is_a_clear_error(tmp_path, model, stack, capsys, monkeypatch):
+    monkeypatch.setattr(chunked, "CONNECT_TIMEOUT_S", 1)
+    model_path = tmp_path / "m.safetensors"
+    save_model(model, model_path)
+    source = _ome_input(tmp_path / "in.zarr", stack, None)
+    code = main(
+        [
+            "denoise",
+            str(source),
+            "--model",
+            str(model_path),
+            "--out",
+            str(tmp_path / "o.zarr"),
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+        ]
+    )
+    assert code == 2
+    assert "Cannot reach the dask scheduler" in capsys.readouterr().err
+    assert not (tmp_path / "o.zarr").exists()
+    assert not [p for p in tmp_path.iterdir() if "partial" in p.name]

@@ -18,6 +18,8 @@ from .model import TrainedModel
 
 DEFAULT_CHUNK = {2: 1024, 3: 128}
 DEFAULT_CHUNK_DEPTH = 32
+#: Seconds to wait for a dask.distributed scheduler to answer.
+CONNECT_TIMEOUT_S = 20
 
 
 @dataclass(frozen=True)
@@ -271,7 +273,7 @@ def store_on_cluster(result: da.Array, target, scheduler: str) -> None:
             "--scheduler needs dask.distributed: pip install 'napari-noise2inpaint[cluster]'."
         ) from None
     try:
-        client = Client(scheduler, timeout="20s")
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
     except OSError as error:
         raise InputError(f"Cannot reach the dask scheduler at {scheduler} ({error}).") from None
     with client:
