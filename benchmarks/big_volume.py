@@ -49,7 +49,8 @@ def noisy_plane(z: int, side: int, sigma: float, seed: int) -> np.ndarray:
 
 def generate(path: Path, planes: int, side: int, sigma: float, seed: int) -> float:
     start = time.perf_counter()
-    target = create_ome_zarr(path, (planes, side, side), (1, side, side), "zyx", name="noisy")
+    shape, chunks = (planes, side, side), (1, side, side)
+    target = create_ome_zarr(path, shape, chunks, "zyx", name="noisy", compressed=False)
     for z in range(planes):
         target[z] = noisy_plane(z, side, sigma, seed)
     return time.perf_counter() - start

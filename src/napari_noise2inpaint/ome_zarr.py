@@ -146,6 +146,7 @@ def create_ome_zarr(
     axes: str,
     scale: list[float] | None = None,
     name: str = "denoised",
+    compressed: bool = True,
 ) -> zarr.Array:
     """Create an empty float32 OME-Zarr image (NGFF 0.4, one resolution level).
 
@@ -161,6 +162,8 @@ def create_ome_zarr(
         Pixel size per axis (1 when not given).
     name : str
         Image name stored in the metadata.
+    compressed : bool
+        Compress chunks with zarr's default codec (Blosc LZ4), or store them raw.
 
     Returns
     -------
@@ -173,7 +176,10 @@ def create_ome_zarr(
     if not path.parent.is_dir():
         raise InputError(f"Cannot write {path}: folder {path.parent} does not exist.")
     group = zarr.open_group(str(path), mode="w-", zarr_format=2)
-    array = group.create_array("0", shape=shape, chunks=chunks, dtype="float32", fill_value=0)
+    codec = {} if compressed else {"compressors": None}
+    array = group.create_array(
+        "0", shape=shape, chunks=chunks, dtype="float32", fill_value=0, **codec
+    )
     scale = [float(s) for s in scale] if scale is not None else [1.0] * len(shape)
     group.attrs["multiscales"] = [
         {
