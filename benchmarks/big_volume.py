@@ -128,6 +128,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--unrolls", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--cluster-planes", type=int, default=32)
+    parser.add_argument("--cluster-workers", default="1,2", help="worker counts to compare")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", action="store_true", help="keep the generated data")
     args = parser.parse_args(argv)
@@ -185,7 +186,7 @@ def main(argv=None) -> dict:
             cluster_throughput(
                 model_path, source, args.workdir, min(planes, args.cluster_planes), chunks, workers
             )
-            for workers in (1, 2)
+            for workers in (int(w) for w in args.cluster_workers.split(","))
         ]
     finally:
         if not args.keep:
