@@ -13,7 +13,9 @@ Examples
 __version__ = "0.1.0"
 
 from .checkpoint import load_model, read_metadata, save_model  # noqa: E402
+from .chunked import denoise_lazy, iter_denoise_chunks, plan_chunks  # noqa: E402
 from .config import Noise2InpaintConfig  # noqa: E402
+from .crops import training_crops  # noqa: E402
 from .errors import InputError, ModelFileError  # noqa: E402
 from .events import DenoiseProgress, PreviewUpdate, Snapshot, TrainProgress  # noqa: E402
 from .inference import denoise, iter_denoise  # noqa: E402
@@ -33,10 +35,14 @@ __all__ = [
     "TrainedModel",
     "available_devices",
     "denoise",
+    "denoise_lazy",
     "iter_denoise",
+    "iter_denoise_chunks",
     "iter_train",
     "load_model",
+    "plan_chunks",
     "read_metadata",
     "save_model",
     "train",
+    "training_crops",
 ]
