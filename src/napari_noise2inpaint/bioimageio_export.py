@@ -158,6 +158,11 @@ def _check_model(model: TrainedModel) -> None:
         raise InputError(f"Expected a TrainedModel, got {type(model).__name__}.")
     if not model.history.get("steps"):
         raise InputError("The model is untrained (no training steps recorded); train it first.")
+    if model.config.spatial_dims != 2:
+        raise InputError(
+            "BioImage Model Zoo export supports 2D models only; this model is 3D "
+            "(use it with this plugin's denoise instead)."
+        )
     for key, tensor in model.network.state_dict().items():
         if tensor.is_floating_point() and not torch.isfinite(tensor).all():
             raise ModelFileError(f"The model is damaged: weight {key} has NaN or Inf values.")

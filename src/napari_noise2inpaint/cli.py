@@ -15,10 +15,20 @@ import numpy as np
 
 from . import __version__
 from .checkpoint import load_model, read_metadata, save_model
+from .cli_chunked import add_chunk_options, read_training_images, run_denoise_chunked, wants_chunked
 from .cli_terminal import PROG, Progress, stop_on_sigint
-from .config import DEVICES, INFERENCE_OUTPUTS, METHODS, NOISE_MODELS, Noise2InpaintConfig
+from .config import (
+    DEVICES,
+    INFERENCE_OUTPUTS,
+    METHODS,
+    NOISE_MODELS,
+    SPATIAL_DIMS,
+    Noise2InpaintConfig,
+)
 from .data import resolve_channel_axis
+from .distributed import is_main_process
 from .errors import InputError
+from .events import run_to_end
 from .inference import iter_denoise
 from .io import read_image, write_tiff
 from .model_card import model_card
@@ -34,6 +44,8 @@ TRAIN_OPTIONS = (
     ("--epochs", "epochs", float, "passes over the training pixels"),
     ("--time-limit", "time_limit", float, "wall-clock limit in seconds"),
     ("--patch", "patch_size", int, "side of the training patches"),
+    ("--dims", "spatial_dims", int, "2: plane by plane; 3: the last three axes are ZYX volumes"),
+    ("--patch-depth", "patch_depth", int, "Z side of 3D training patches (--dims 3)"),
     ("--batch", "batch_size", int, "patches per step"),
     ("--features", "features", int, "feature maps of the U-Net's first layer"),
     ("--lr", "learning_rate", float, "learning rate"),
@@ -44,7 +56,12 @@ TRAIN_OPTIONS = (
     ("--gain", "noise_gain", float, "Poisson-Gaussian gain, variance per intensity unit"),
     ("--offset", "noise_offset", float, "Poisson-Gaussian offset (read-noise variance)"),
 )
-CHOICES = {"method": METHODS, "device": DEVICES, "noise_model": NOISE_MODELS}
+CHOICES = {
+    "method": METHODS,
+    "device": DEVICES,
+    "noise_model": NOISE_MODELS,
+    "spatial_dims": SPATIAL_DIMS,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -135,7 +152,9 @@ def run_export(args: argparse.Namespace) -> int:
 
 def _add_train(commands) -> None:
     train = commands.add_parser("train", help="train a denoiser on noisy images")
-    train.add_argument("images", nargs="+", metavar="IMAGE", help="noisy TIFF/PNG/JPEG images")
+    train.add_argument(
+        "images", nargs="+", metavar="IMAGE", help="noisy TIFF/PNG/JPEG images or zarr stores"
+    )
     train.add_argument("--out", required=True, metavar="MODEL", help="model file to write")
     train.add_argument("--target", nargs="+", metavar="CLEAN", help="clean images (supervised)")
     for flag, field, kind, text in TRAIN_OPTIONS:
@@ -169,11 +188,15 @@ def _default(field: str) -> str:
 
 def _add_denoise(commands) -> None:
     denoise = commands.add_parser("denoise", help="denoise an image with a trained model")
-    denoise.add_argument("image", metavar="IMAGE", help="noisy TIFF/PNG/JPEG image or stack")
+    denoise.add_argument(
+        "image", metavar="IMAGE", help="noisy TIFF/PNG/JPEG image or stack, or a zarr store"
+    )
     denoise.add_argument(
         "--model", required=True, help="a .safetensors model file or exported .zip package"
     )
-    denoise.add_argument("--out", required=True, help="float32 TIFF file to write")
+    denoise.add_argument(
+        "--out", required=True, help="float32 TIFF file to write, or a new .zarr (OME-Zarr)"
+    )
     denoise.add_argument("--channel-axis", type=int, help="axis holding channels")
     denoise.add_argument("--device", choices=DEVICES, default="auto")
     denoise.add_argument("--output", choices=INFERENCE_OUTPUTS, help="test-time output")
@@ -183,6 +206,7 @@ def _add_denoise(commands) -> None:
         help="noise level of IMAGE if it differs from the training data's (a number, or "
         "'estimate'): rescales mu (white-noise N2I models)",
     )
+    add_chunk_options(denoise)
     denoise.set_defaults(func=run_denoise)
 
 
@@ -232,11 +256,17 @@ def run_train(args: argparse.Namespace) -> int:
     out = Path(args.out)
     inputs = [Path(p) for p in [*args.images, *(args.target or [])]]
     _check_output(out, inputs)
-    images = [read_image(p) for p in args.images]
+    images = read_training_images(args.images, config)
     targets = [read_image(p) for p in args.target] if args.target else None
-    shown = _print_notes(resolve_channel_axis(a, config.channel_axis)[1] for a in images)
+    main = is_main_process()
+    notes = [resolve_channel_axis(a, config.channel_axis)[1] for a in images] if main else []
+    shown = _print_notes(notes)
     stop = threading.Event()
     generator = iter_train(images, config, targets=targets, stop_event=stop)
+    if not main:  # another torchrun process: it trains in step with rank 0, which saves the model
+        with stop_on_sigint(stop):
+            run_to_end(generator)
+        return 0
     with stop_on_sigint(stop), contextlib.closing(Progress("train", "step")) as bar:
         model = _drive_training(generator, bar)
     _print_notes(n for n in model.history.get("notes", []) if n not in shown)
@@ -285,6 +315,8 @@ def _summary(model) -> str:
 def run_denoise(args: argparse.Namespace) -> int:
     """Denoise one image with a saved model; see ``noise2inpaint denoise --help``."""
     source, out = Path(args.image), Path(args.out)
+    if wants_chunked(args):
+        return run_denoise_chunked(args, load_model(args.model))
     _check_output(out, [source])
     model = load_model(args.model)
     image = read_image(source)

@@ -16,6 +16,7 @@ INFERENCE_OUTPUTS = ("z", "x", "masks")
 KEEP_WEIGHTS = ("best", "last")
 NOISE_MODELS = ("gaussian", "poisson_gaussian", "correlated")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+SPATIAL_DIMS = (2, 3)
 
 
 @dataclass
@@ -49,6 +50,12 @@ class Noise2InpaintConfig:
         Number of pooling levels of the U-Net.
     patch_size : int
         Side of the square training patches, a multiple of ``2 ** depth``.
+    spatial_dims : {2, 3}
+        2 denoises plane by plane; 3 treats the last three axes (Z, Y, X) of every stack as a
+        volume (3D U-Net, 3D masks and patches), for Z stacks whose planes are correlated.
+    patch_depth : int
+        Z side of 3D training patches (``patch_depth x patch_size x patch_size``), a multiple
+        of ``2 ** depth``; shrunk with a note for thinner volumes.
     batch_size : int
         Patches per optimisation step.
     learning_rate : float
@@ -109,6 +116,8 @@ class Noise2InpaintConfig:
     features: int = 32
     depth: int = 2
     patch_size: int = 64
+    spatial_dims: int = 2
+    patch_depth: int = 16
     batch_size: int = 16
     learning_rate: float = 1e-3
     steps: int | None = 400
@@ -152,6 +161,7 @@ class Noise2InpaintConfig:
             raise InputError(
                 f"patch_size must be a positive multiple of {2**self.depth}, got {self.patch_size}."
             )
+        _check_volume(self)
         if self.mu_init <= 0 or self.learning_rate <= 0 or self.mu_lr_factor <= 0:
             raise InputError("mu_init, learning_rate and mu_lr_factor must be positive.")
         if not 0 <= self.val_fraction < 1:
@@ -208,6 +218,20 @@ def _check_noise(config: Noise2InpaintConfig) -> None:
     ):
         raise InputError(f"noise_region must be [y0, y1, x0, x1] with y0 < y1, x0 < x1: {region}.")
     _check_min("cg_iterations", config.cg_iterations, 1)
+
+
+def _check_volume(config: Noise2InpaintConfig) -> None:
+    if config.spatial_dims not in SPATIAL_DIMS:
+        raise InputError(f"spatial_dims must be 2 or 3, got {config.spatial_dims!r}.")
+    multiple = 2**config.depth
+    if config.patch_depth < multiple or config.patch_depth % multiple:
+        raise InputError(
+            f"patch_depth must be a positive multiple of {multiple}, got {config.patch_depth}."
+        )
+    if config.spatial_dims == 3 and config.noise_model == "correlated":
+        raise InputError(
+            "The correlated noise model is 2D only; use 2D planes or another noise model."
+        )
 
 
 def _check_min(name: str, value: int, minimum: int) -> None:

@@ -1,4 +1,4 @@
-"""Checking user arrays, splitting them into 2D planes and normalising intensities."""
+"""Checking user arrays, splitting them into 2D planes (or 3D volumes) and normalising them."""
 
 from __future__ import annotations
 
@@ -112,6 +112,36 @@ def to_planes(array: np.ndarray, channel_axis: int | None) -> tuple[np.ndarray, 
         h, w = array.shape[-2:]
     planes = np.array(data, dtype=np.float32).reshape(data.shape[0], -1, h, w)
     return planes, layout
+
+
+def volume_depth(shape: tuple[int, ...], channel_axis: int | None) -> int:
+    """Return the Z size of an array whose last three non-channel axes are a ZYX volume.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape of the array.
+    channel_axis : int or None
+        Non-negative channel axis (see :func:`resolve_channel_axis`) or None.
+
+    Returns
+    -------
+    int
+        The size of the Z axis: consecutive groups of that many planes of :func:`to_planes`
+        form one volume.
+
+    Raises
+    ------
+    InputError
+        The array has no Z axis (a 2D image, or one plane with channels).
+    """
+    spatial = [size for axis, size in enumerate(shape) if axis != channel_axis]
+    if len(spatial) < 3:
+        raise InputError(
+            f"3D mode needs a Z axis, but the image of shape {tuple(shape)} is 2D"
+            f"{' with channels' if channel_axis is not None else ''}; use 2D planes."
+        )
+    return spatial[-3]
 
 
 def channel_statistics(planes: np.ndarray) -> tuple[list[float], list[float]]:

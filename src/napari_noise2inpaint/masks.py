@@ -67,12 +67,12 @@ def random_lambda(shape: tuple[int, ...], rho: float, rng: torch.Generator) -> t
 
 
 def neighbour_values(images: torch.Tensor, rng: torch.Generator, radius: int = 2) -> torch.Tensor:
-    """Value of a random other pixel within a ``(2r+1)^2`` window, for every pixel.
+    """Value of a random other pixel within a ``(2r+1)^n`` window, for every pixel.
 
     Parameters
     ----------
     images : torch.Tensor
-        ``(B, C, H, W)`` batch.
+        ``(B, C, H, W)`` batch (2D window) or ``(B, C, D, H, W)`` batch (3D window).
     rng : torch.Generator
         Source of randomness.
     radius : int
@@ -84,21 +84,31 @@ def neighbour_values(images: torch.Tensor, rng: torch.Generator, radius: int = 2
         Same shape; each pixel replaced by a neighbour, never by itself (offsets are reflected
         at the border and mirrored when the reflection would land on the pixel itself).
     """
-    b, c, h, w = images.shape
+    sizes = images.shape[2:]
     side = 2 * radius + 1
-    # offsets drawn from the window without the centre: index 0..side*side-2, skip the centre
-    idx = torch.randint(0, side * side - 1, (b, c, h, w), generator=rng, device=rng.device)
-    idx = idx + (idx >= (side * side) // 2).long()
-    dy = idx // side - radius
-    dx = idx % side - radius
-    rows = torch.arange(h, device=images.device).view(1, 1, h, 1)
-    cols = torch.arange(w, device=images.device).view(1, 1, 1, w)
-    src_r, src_c = _reflect(rows + dy, h), _reflect(cols + dx, w)
-    itself = (src_r == rows) & (src_c == cols)
-    src_r = torch.where(itself, _reflect(rows - dy, h), src_r)
-    src_c = torch.where(itself, _reflect(cols - dx, w), src_c)
+    window = side ** len(sizes)
+    # offsets drawn from the window without the centre: index 0..window-2, skip the centre
+    idx = torch.randint(0, window - 1, images.shape, generator=rng, device=rng.device)
+    idx = idx + (idx >= window // 2).long()
+    offsets = []
+    for _ in sizes:  # last axis first
+        offsets.insert(0, idx % side - radius)
+        idx = idx // side
+    coords = [
+        torch.arange(size, device=images.device).view(
+            [-1 if a == axis else 1 for a in range(images.ndim)]
+        )
+        for axis, size in enumerate(sizes, start=2)
+    ]
+    sources = [_reflect(c + o, n) for c, o, n in zip(coords, offsets, sizes, strict=True)]
+    itself = torch.stack([s == c for s, c in zip(sources, coords, strict=True)]).all(dim=0)
+    flat_index = torch.zeros_like(sources[0])
+    for coord, offset, size, source in zip(coords, offsets, sizes, sources, strict=True):
+        mirrored = torch.where(itself, _reflect(coord - offset, size), source)
+        flat_index = flat_index * size + mirrored
+    b, c = images.shape[:2]
     flat = images.reshape(b, c, -1)
-    return flat.gather(-1, (src_r * w + src_c).reshape(b, c, -1)).reshape(b, c, h, w)
+    return flat.gather(-1, flat_index.reshape(b, c, -1)).reshape(images.shape)
 
 
 def _reflect(index: torch.Tensor, size: int) -> torch.Tensor:

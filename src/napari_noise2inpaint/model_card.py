@@ -76,7 +76,11 @@ def model_card(model, package_version: str | None = None) -> dict[str, Any]:
         "mu": model.mu,
         "noise_model": _noise(config),
         "inference_output": output,
-        "network": {"features": config.features, "depth": config.depth},
+        "network": {
+            "features": config.features,
+            "depth": config.depth,
+            "spatial_dims": config.spatial_dims,
+        },
         "training": {
             "steps": history.get("steps"),
             "epochs": _number(history.get("epochs")),
@@ -153,7 +157,7 @@ def card_markdown(card: dict[str, Any], notes: list[str] = ()) -> str:
         ("K (unrolls)", _or_dash(card["unrolls"])),
         ("Learned mu", _or_dash(card["mu"], ".4g")),
         ("Noise model", f"{noise['model']} ({noise_params})"),
-        ("U-Net", f"{card['network']['features']} features, depth {card['network']['depth']}"),
+        ("U-Net", _network(card["network"])),
         ("Training steps", _or_dash(training["steps"])),
         ("Epochs", _or_dash(training["epochs"], ".3g")),
         ("Batch / patch", f"{training['batch_size']} patches of {training['patch_size']} px"),
@@ -240,3 +244,8 @@ def cover_image(noisy: np.ndarray, denoised: np.ndarray) -> Image.Image:
         factor = -(-128 // image.height)
         image = image.resize((image.width * factor, image.height * factor), Image.NEAREST)
     return image
+
+
+def _network(network: dict) -> str:
+    text = f"{network['features']} features, depth {network['depth']}"
+    return f"{text}, 3D (Z stacks as volumes)" if network.get("spatial_dims") == 3 else text

@@ -19,7 +19,8 @@ class Denoiser(nn.Module):
     Parameters
     ----------
     config : Noise2InpaintConfig
-        Method, unrolls, features, depth and mu initialisation are read from it.
+        Method, unrolls, features, depth, spatial dimensions and mu initialisation are read
+        from it.
     rng : torch.Generator, optional
         Seeds the weight initialisation.
     noise : noise model, optional
@@ -34,7 +35,7 @@ class Denoiser(nn.Module):
         self.unrolls = config.unrolls if self.unrolled else 1
         n_nets = 1 if (config.shared_regularizer or not self.unrolled) else config.unrolls
         self.regularizers = nn.ModuleList(
-            UNet(config.features, config.depth) for _ in range(n_nets)
+            UNet(config.features, config.depth, config.spatial_dims) for _ in range(n_nets)
         )
         # softplus(raw) = mu_init
         raw = math.log(math.expm1(config.mu_init))
@@ -54,7 +55,7 @@ class Denoiser(nn.Module):
         x0: torch.Tensor | None = None,
         mu_scale: float = 1.0,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Run the network on a ``(B, 1, H, W)`` batch.
+        """Run the network on a ``(B, 1, H, W)`` batch (``(B, 1, D, H, W)`` for a 3D model).
 
         Parameters
         ----------
@@ -84,7 +85,11 @@ class Denoiser(nn.Module):
         return x, z
 
     def receptive_radius(self) -> int:
-        """Pixels on each side that can influence an output pixel (for tiling overlaps)."""
+        """Pixels on each side that can influence an output pixel (for tiling overlaps).
+
+        The same along every axis, Z included for a 3D model (its kernels and pooling are
+        isotropic).
+        """
         depth = self.regularizers[0].depth
         per_net = sum(2 * 2**level for level in range(depth)) * 2 + 2 * 2**depth + 2**depth
         return per_net * self.unrolls

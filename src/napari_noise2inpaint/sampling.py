@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,7 +13,7 @@ from .masks import random_partition
 
 @dataclass
 class PatchBatch:
-    """One batch of ``(B, 1, P, P)`` patches with their masks and optional clean targets."""
+    """One batch of ``(B, 1, P, P)`` (or ``(B, 1, D, P, P)``) patches with masks and targets."""
 
     noisy: torch.Tensor
     loss_set: torch.Tensor | None
@@ -20,18 +21,20 @@ class PatchBatch:
 
 
 class PatchSampler:
-    """Draws square patches from same-sized groups of planes, with per-plane pixel partitions.
+    """Draws patches from same-sized groups of planes (or volumes), with per-plane partitions.
 
     Each plane carries a random partition of its pixels into ``n_sets`` disjoint sets. A patch
     uses the plane's next unused set as its loss set Lambda; when all sets of a plane were used a
-    new partition is drawn (eq. 13-14). Patches get random flips and 90-degree rotations.
+    new partition is drawn (eq. 13-14). Patches get random flips and 90-degree rotations in the
+    Y-X plane. Volumes work the same way, with partitions of their voxels.
 
     Parameters
     ----------
     planes : list of torch.Tensor
-        ``(H, W)`` planes on the training device.
-    patch_size : int
-        Side of the square patches (at most the smallest plane side).
+        ``(H, W)`` planes or ``(D, H, W)`` volumes on the training device.
+    patch_size : int or tuple of int
+        Side of square (cubic) patches, or one side per axis such as ``(16, 64, 64)``; at most
+        the smallest image's sides.
     n_sets : int or None
         Sets per partition; None draws no masks (Noise2Void, supervised).
     rng : torch.Generator
@@ -43,15 +46,16 @@ class PatchSampler:
     def __init__(
         self,
         planes: list[torch.Tensor],
-        patch_size: int,
+        patch_size: int | tuple[int, ...],
         n_sets: int | None,
         rng: torch.Generator,
         targets: list[torch.Tensor] | None = None,
     ):
-        self.patch_size = patch_size
+        ndim = planes[0].ndim
+        self.patch_shape = (patch_size,) * ndim if isinstance(patch_size, int) else patch_size
         self.n_sets = n_sets
         self.rng = rng
-        self._groups: dict[tuple[int, int], list[int]] = {}
+        self._groups: dict[tuple[int, ...], list[int]] = {}
         for index, plane in enumerate(planes):
             self._groups.setdefault(tuple(plane.shape), []).append(index)
         self._stacks = {s: torch.stack([planes[i] for i in ids]) for s, ids in self._groups.items()}
@@ -68,13 +72,13 @@ class PatchSampler:
                     [random_partition(shape, n_sets, rng) for _ in ids]
                 )
                 self._next_set[shape] = np.zeros(len(ids), dtype=np.int64)
-        weights = [len(ids) * s[0] * s[1] for s, ids in self._groups.items()]
+        weights = [len(ids) * math.prod(s) for s, ids in self._groups.items()]
         self._group_probs = torch.tensor(weights, dtype=torch.float64) / sum(weights)
 
     @property
     def n_pixels(self) -> int:
-        """Pixels in all planes."""
-        return sum(len(ids) * s[0] * s[1] for s, ids in self._groups.items())
+        """Pixels (voxels) in all planes (volumes)."""
+        return sum(len(ids) * math.prod(s) for s, ids in self._groups.items())
 
     def sample(self, batch_size: int) -> PatchBatch:
         """Draw ``batch_size`` augmented patches with their loss sets (and targets)."""
@@ -91,28 +95,28 @@ class PatchSampler:
         target = torch.cat([p[2] for p in parts]) if self._targets is not None else None
         return self._augment(noisy, loss_set, target)
 
-    def _sample_group(self, shape: tuple[int, int], count: int):
+    def _sample_group(self, shape: tuple[int, ...], count: int):
         if count == 0:
             return None
         device = self.rng.device
-        p = self.patch_size
         n_planes = len(self._groups[shape])
         idx = torch.randint(0, n_planes, (count,), generator=self.rng, device=device)
-        ys = torch.randint(0, shape[0] - p + 1, (count,), generator=self.rng, device=device)
-        xs = torch.randint(0, shape[1] - p + 1, (count,), generator=self.rng, device=device)
-        offsets = torch.arange(p, device=device)
-        rows = (ys[:, None] + offsets)[:, :, None]
-        cols = (xs[:, None] + offsets)[:, None, :]
-        pick = idx[:, None, None]
-        noisy = self._stacks[shape][pick, rows, cols]
-        target = self._targets[shape][pick, rows, cols] if self._targets is not None else None
+        ndim = len(shape)
+        index = [idx.view(-1, *[1] * ndim)]
+        for axis, (size, side) in enumerate(zip(shape, self.patch_shape, strict=True)):
+            start = torch.randint(0, size - side + 1, (count,), generator=self.rng, device=device)
+            view = [count] + [-1 if a == axis else 1 for a in range(ndim)]
+            index.append((start[:, None] + torch.arange(side, device=device)).view(view))
+        index = tuple(index)
+        noisy = self._stacks[shape][index]
+        target = self._targets[shape][index] if self._targets is not None else None
         loss_set = None
         if self.n_sets is not None:
-            chosen = self._advance_sets(shape, idx.tolist())
-            loss_set = self._labels[shape][pick, rows, cols] == chosen.to(device)[:, None, None]
+            chosen = self._advance_sets(shape, idx.tolist()).to(device)
+            loss_set = self._labels[shape][index] == chosen.view(-1, *[1] * ndim)
         return noisy, loss_set, target
 
-    def _advance_sets(self, shape: tuple[int, int], plane_ids: list[int]) -> torch.Tensor:
+    def _advance_sets(self, shape: tuple[int, ...], plane_ids: list[int]) -> torch.Tensor:
         counters = self._next_set[shape]
         chosen = []
         for plane in plane_ids:
@@ -132,7 +136,7 @@ class PatchSampler:
         def apply(batch: torch.Tensor | None) -> torch.Tensor | None:
             if batch is None:
                 return None
-            batch = torch.where(flips[:, None, None], batch.flip(-1), batch)
+            batch = torch.where(flips.view(-1, *[1] * (batch.ndim - 1)), batch.flip(-1), batch)
             rotated = torch.stack([torch.rot90(batch, k, dims=(-2, -1)) for k in range(4)])
             return rotated[turns, torch.arange(count, device=device)].unsqueeze(1)
 

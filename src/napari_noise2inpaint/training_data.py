@@ -1,4 +1,4 @@
-"""Turning user arrays into normalised training and validation planes."""
+"""Turning user arrays into normalised training and validation planes (or 3D volumes)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,25 @@ import numpy as np
 import torch
 
 from .config import Noise2InpaintConfig
-from .data import channel_statistics, check_array, normalise, resolve_channel_axis, to_planes
+from .data import (
+    channel_statistics,
+    check_array,
+    normalise,
+    resolve_channel_axis,
+    to_planes,
+    volume_depth,
+)
 from .errors import InputError
 from .noise_estimation import resolve_noise_parameters
 
 
 @dataclass
 class TrainingData:
-    """Normalised ``(H, W)`` planes for training and validation, with their statistics."""
+    """Normalised ``(H, W)`` planes (``(D, H, W)`` volumes in 3D) for training and validation.
+
+    ``patch_shape`` is ``(patch_size, patch_size)``, or ``(patch_depth, patch_size, patch_size)``
+    in 3D, after fitting to the smallest image.
+    """
 
     train: list[np.ndarray]
     validation: list[np.ndarray]
@@ -23,10 +34,15 @@ class TrainingData:
     validation_targets: list[np.ndarray] | None
     means: list[float]
     stds: list[float]
-    patch_size: int
+    patch_shape: tuple[int, ...]
     config: Noise2InpaintConfig
     info: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def patch_size(self) -> int:
+        """Y-X side of the training patches."""
+        return self.patch_shape[-1]
 
 
 def prepare_training_data(
@@ -61,18 +77,22 @@ def prepare_training_data(
     config = resolve_noise_parameters(config, stacks, notes)
     pooled = np.concatenate([s.reshape(s.shape[0], -1) for s in stacks], axis=1)
     means, stds = channel_statistics(pooled[:, None])
-    planes = _flat_normalised(stacks, means, stds)
+    depths = _depths(arrays, axis, config)
+    planes = _flat_normalised(stacks, means, stds, depths)
     target_planes = None
     if target_arrays is not None:
-        target_planes = _flat_normalised(_planes_of(target_arrays, axis, [])[0], means, stds)
+        target_stacks = _planes_of(target_arrays, axis, [])[0]
+        target_planes = _flat_normalised(target_stacks, means, stds, depths)
     patch = _fit_patch_size(planes, config, notes)
+    if config.spatial_dims == 3:
+        patch = (_fit_patch_depth(planes, config, notes), *patch)
     train, val, train_t, val_t = _split(
         planes, target_planes, config, validation, axis, means, stds
     )
     info = {
         "shapes": [list(a.shape) for a in arrays],
         "dtype": str(arrays[0].dtype),
-        "planes": len(planes),
+        "planes": sum(len(p) for p in planes) if depths else len(planes),
         "channel_axis": axis,
     }
     return TrainingData(train, val, train_t, val_t, means, stds, patch, config, info, notes)
@@ -99,33 +119,59 @@ def _planes_of(arrays, channel_axis, notes):
     return stacks, axes.pop() if len(axes) == 1 else None
 
 
-def _flat_normalised(stacks, means, stds) -> list[np.ndarray]:
+def _depths(arrays, axis, config: Noise2InpaintConfig) -> list[int] | None:
+    """Z size of each array in 3D mode (None in 2D mode)."""
+    if config.spatial_dims == 2:
+        return None
+    return [volume_depth(a.shape, resolve_channel_axis(a, axis)[0]) for a in arrays]
+
+
+def _flat_normalised(stacks, means, stds, depths=None) -> list[np.ndarray]:
+    """Normalise ``(C, N, H, W)`` stacks; return their planes, or volumes of ``depths`` planes."""
     planes = []
-    for stack in stacks:
+    for index, stack in enumerate(stacks):
         normalise(stack, means, stds)
-        planes.extend(stack.reshape(-1, *stack.shape[-2:]))
+        grouped = () if depths is None else (depths[index],)
+        planes.extend(stack.reshape(-1, *grouped, *stack.shape[-2:]))
     return planes
 
 
-def _fit_patch_size(planes, config: Noise2InpaintConfig, notes: list[str]) -> int:
+def _fit_patch_depth(volumes, config: Noise2InpaintConfig, notes: list[str]) -> int:
     multiple = 2**config.depth
-    smallest = min(min(p.shape) for p in planes)
+    thinnest = min(v.shape[0] for v in volumes)
+    if thinnest < multiple:
+        raise InputError(
+            f"A volume has only {thinnest} Z planes; 3D training needs at least {multiple} "
+            "(U-Net depth 2 ** depth); use 2D planes."
+        )
+    if thinnest >= config.patch_depth:
+        return config.patch_depth
+    depth = thinnest - thinnest % multiple
+    notes.append(f"Volumes have fewer than {config.patch_depth} planes; patch depth {depth}.")
+    return depth
+
+
+def _fit_patch_size(planes, config: Noise2InpaintConfig, notes: list[str]) -> tuple[int, int]:
+    multiple = 2**config.depth
+    smallest = min(min(p.shape[-2:]) for p in planes)
     if smallest < 2 * multiple:
         raise InputError(
             f"An image is only {smallest} pixels on one side; training needs at least "
             f"{2 * multiple}x{2 * multiple} pixels."
         )
     if smallest >= config.patch_size:
-        return config.patch_size
+        return config.patch_size, config.patch_size
     patch = smallest - smallest % multiple
     notes.append(f"Images are smaller than the {config.patch_size}-pixel patch; using {patch}.")
-    return patch
+    return patch, patch
 
 
 def _split(planes, target_planes, config, validation, axis, means, stds):
     if validation is not None:
-        val_stacks = _planes_of(_as_list(validation, "validation image"), axis, [])[0]
-        return planes, _flat_normalised(val_stacks, means, stds), target_planes, None
+        val_arrays = _as_list(validation, "validation image")
+        val_stacks = _planes_of(val_arrays, axis, [])[0]
+        val_depths = _depths(val_arrays, axis, config)
+        return planes, _flat_normalised(val_stacks, means, stds, val_depths), target_planes, None
     n_val = int(round(config.val_fraction * len(planes)))
     if config.val_fraction == 0 or n_val == 0 or n_val >= len(planes):
         # too few planes to hold any out: validate on fixed patches of the training planes

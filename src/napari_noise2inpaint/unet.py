@@ -1,4 +1,4 @@
-"""The Noise2Void U-Net used as regulariser R(x) in every unroll and by the baselines."""
+"""The Noise2Void U-Net used as regulariser R(x) in every unroll and by the baselines (2D or 3D)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,19 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+CONV = {2: nn.Conv2d, 3: nn.Conv3d}
+NORM = {2: nn.BatchNorm2d, 3: nn.BatchNorm3d}
+POOL = {2: F.max_pool2d, 3: F.max_pool3d}
 
-def _conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
+
+def _conv_block(in_channels: int, out_channels: int, dims: int) -> nn.Sequential:
+    conv, norm = CONV[dims], NORM[dims]
     return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
-        nn.BatchNorm2d(out_channels),
+        conv(in_channels, out_channels, 3, padding=1, bias=False),
+        norm(out_channels),
         nn.ReLU(inplace=True),
-        nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False),
-        nn.BatchNorm2d(out_channels),
+        conv(out_channels, out_channels, 3, padding=1, bias=False),
+        norm(out_channels),
         nn.ReLU(inplace=True),
     )
 
@@ -21,8 +26,8 @@ def _conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
 class UNet(nn.Module):
     """U-Net as in Noise2Void: 3x3 convolutions, batch norm, max pooling, residual output.
 
-    Any ``H x W`` works: the input is padded by reflection to a multiple of ``2 ** depth`` and the
-    output cropped back.
+    Any ``H x W`` (or ``D x H x W``) works: the input is padded by reflection to a multiple of
+    ``2 ** depth`` and the output cropped back.
 
     Parameters
     ----------
@@ -30,50 +35,67 @@ class UNet(nn.Module):
         Feature maps at the first level, doubled at each deeper level.
     depth : int
         Number of pooling levels.
+    dims : {2, 3}
+        2D (3x3 kernels, ``(B, 1, H, W)`` batches) or 3D (3x3x3 kernels, pooling over Z too,
+        ``(B, 1, D, H, W)`` batches).
     """
 
-    def __init__(self, features: int = 32, depth: int = 2):
+    def __init__(self, features: int = 32, depth: int = 2, dims: int = 2):
         super().__init__()
         self.depth = depth
+        self.dims = dims
         widths = [features * 2**level for level in range(depth + 1)]
         self.down = nn.ModuleList()
         in_channels = 1
         for width in widths[:-1]:
-            self.down.append(_conv_block(in_channels, width))
+            self.down.append(_conv_block(in_channels, width, dims))
             in_channels = width
-        self.bottom = _conv_block(widths[-2], widths[-1])
+        self.bottom = _conv_block(widths[-2], widths[-1], dims)
         self.up = nn.ModuleList(
-            _conv_block(widths[level + 1] + widths[level], widths[level])
+            _conv_block(widths[level + 1] + widths[level], widths[level], dims)
             for level in reversed(range(depth))
         )
-        self.head = nn.Conv2d(widths[0], 1, 1)
+        self.head = CONV[dims](widths[0], 1, 1)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        """Denoise a ``(B, 1, H, W)`` batch; returns the same shape."""
-        h, w = image.shape[-2:]
+        """Denoise a ``(B, 1, H, W)`` (2D) or ``(B, 1, D, H, W)`` (3D) batch; same shape out."""
+        sizes = image.shape[-self.dims :]
         multiple = 2**self.depth
-        pad_h, pad_w = -h % multiple, -w % multiple
-        x = _reflect_pad(image, pad_h, pad_w)
+        x = reflect_pad(image, [-size % multiple for size in sizes])
         skips = []
         for block in self.down:
             x = block(x)
             skips.append(x)
-            x = F.max_pool2d(x, 2)
+            x = POOL[self.dims](x, 2)
         x = self.bottom(x)
         for block, skip in zip(self.up, reversed(skips), strict=True):
             x = F.interpolate(x, scale_factor=2.0, mode="nearest")
             x = block(torch.cat([x, skip], dim=1))
-        out = self.head(x)[..., :h, :w]
+        out = self.head(x)[(..., *(slice(0, size) for size in sizes))]
         return out + image
 
 
-def _reflect_pad(image: torch.Tensor, pad_h: int, pad_w: int) -> torch.Tensor:
-    if not pad_h and not pad_w:
+def reflect_pad(image: torch.Tensor, pads: list[int]) -> torch.Tensor:
+    """Pad the last ``len(pads)`` axes at their end by reflection (replication if too short).
+
+    Parameters
+    ----------
+    image : torch.Tensor
+        ``(B, C, ...)`` batch.
+    pads : list of int
+        Pixels to add after the end of each spatial axis, in axis order.
+
+    Returns
+    -------
+    torch.Tensor
+        The padded batch (``image`` itself when nothing is added).
+    """
+    if not any(pads):
         return image
-    h, w = image.shape[-2:]
-    if pad_h < h and pad_w < w:
-        return F.pad(image, (0, pad_w, 0, pad_h), mode="reflect")
-    return F.pad(image, (0, pad_w, 0, pad_h), mode="replicate")
+    sizes = image.shape[-len(pads) :]
+    widths = [w for pad in reversed(pads) for w in (0, pad)]
+    fits = all(pad < size for pad, size in zip(pads, sizes, strict=True))
+    return F.pad(image, widths, mode="reflect" if fits else "replicate")
 
 
 def init_weights(module: nn.Module, rng: torch.Generator) -> None:
@@ -86,5 +108,10 @@ def init_weights(module: nn.Module, rng: torch.Generator) -> None:
         if isinstance(layer, UNet):
             nn.init.zeros_(layer.head.weight)
             nn.init.zeros_(layer.head.bias)
-        elif isinstance(layer, nn.Conv2d) and layer.kernel_size != (1, 1):
+        elif isinstance(layer, (nn.Conv2d, nn.Conv3d)) and max(layer.kernel_size) > 1:
             nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu", generator=rng)
+
+
+def memory_format(dims: int) -> torch.memory_format:
+    """Channels-last layout for ``dims``-D batches: faster convolutions on CPUs and GPUs."""
+    return torch.channels_last if dims == 2 else torch.channels_last_3d

@@ -1,4 +1,4 @@
-"""Large data in napari: OME-Zarr opens lazily with its scale; lazy layers denoise chunk by chunk."""
+"""Large data in napari: OME-Zarr opens lazily with its scale; lazy layers denoise by chunks."""
 
 from pathlib import Path
 

@@ -43,6 +43,13 @@ class TrainFields:
     def __init__(self, viewer):
         defaults = widget_defaults()
         self.image = image_combo(viewer)
+        self.mode = ComboBox(
+            label="mode", choices=[("2D planes", 2), ("3D", 3)], value=defaults.spatial_dims
+        )
+        self.mode.tooltip = (
+            "2D planes: each plane is denoised on its own. 3D: the last three axes (Z, Y, X) "
+            "are one volume (3D U-Net), for Z stacks whose planes are correlated."
+        )
         self.rho = FloatSpinBox(
             label="rho (loss-set fraction)", min=0.01, max=0.5, step=0.01, value=defaults.rho
         )
@@ -59,6 +66,7 @@ class TrainFields:
         self.basic = Container(
             widgets=[
                 self.image,
+                self.mode,
                 self.rho,
                 self.unrolls,
                 self.length_unit,
@@ -71,6 +79,9 @@ class TrainFields:
         )
         self.patch_size = SpinBox(
             label="patch size", min=8, max=512, step=8, value=defaults.patch_size
+        )
+        self.patch_depth = SpinBox(
+            label="patch depth (3D)", min=4, max=256, step=4, value=defaults.patch_depth
         )
         self.batch_size = SpinBox(label="batch size", min=1, max=256, value=defaults.batch_size)
         self.learning_rate = FloatSpinBox(
@@ -89,6 +100,7 @@ class TrainFields:
             widgets=[
                 self.method,
                 self.patch_size,
+                self.patch_depth,
                 self.batch_size,
                 self.learning_rate,
                 self.features,
@@ -100,6 +112,20 @@ class TrainFields:
             ]
         )
         self.image.changed.connect(self.channel_axis.reset_choices)
+        self.image.changed.connect(self._enable_mode)
+        self.mode.changed.connect(self._enable_mode)
+        self._enable_mode()
+
+    def _enable_mode(self, *_args) -> None:
+        """Offer 3D only for layers with a Z axis (3 or more axes, not RGB)."""
+        layer = self.image.value
+        self.mode.enabled = layer is not None and layer.data.ndim >= 3 and not layer.rgb
+        self.patch_depth.enabled = self.spatial_dims == 3
+
+    @property
+    def spatial_dims(self) -> int:
+        """2 or 3: the mode chosen, 2 when the layer has no Z axis."""
+        return self.mode.value if self.mode.enabled else 2
 
     def _axis_choices(self, _widget):
         layer = self.image.value
@@ -110,6 +136,7 @@ class TrainFields:
         """Refresh the layer and channel-axis pickers (napari calls this on layer changes)."""
         self.basic.reset_choices()
         self.channel_axis.reset_choices()
+        self._enable_mode()
         self.noise.region.reset_choices()
 
     def config(self) -> Noise2InpaintConfig:
@@ -128,6 +155,8 @@ class TrainFields:
             unrolls=self.unrolls.value,
             features=self.features.value,
             patch_size=self.patch_size.value,
+            spatial_dims=self.spatial_dims,
+            patch_depth=self.patch_depth.value,
             batch_size=self.batch_size.value,
             learning_rate=self.learning_rate.value,
             steps=max(1, round(self.length.value)) if steps else None,

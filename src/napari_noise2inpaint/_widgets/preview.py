@@ -25,6 +25,30 @@ def current_plane(snapshot: LayerSnapshot, index, channel_axis: int | None) -> n
     return np.moveaxis(plane, sum(a in keep for a in range(channel_axis)), -1)
 
 
+def current_slab(
+    snapshot: LayerSnapshot, index, channel_axis: int | None, depth: int
+) -> tuple[np.ndarray, int]:
+    """Return up to ``depth`` planes along Z around ``index`` and the plane in view's position.
+
+    The slab is ``(Z, Y, X)``, or ``(Z, Y, X, C)`` with all channels kept; Z is the last axis
+    before Y and X that is not the channel axis.
+    """
+    ndim = snapshot.data.ndim
+    z_axis = max(a for a in range(ndim - 2) if a != channel_axis)
+    size = snapshot.data.shape[z_axis]
+    start = min(max(0, index[z_axis] - depth // 2), max(0, size - depth))
+    keep = {ndim - 2, ndim - 1, channel_axis}
+    slab = snapshot.data[
+        tuple(
+            slice(start, start + depth) if a == z_axis else slice(None) if a in keep else index[a]
+            for a in range(ndim)
+        )
+    ]
+    if channel_axis is not None:
+        slab = np.moveaxis(slab, sum(a in keep or a == z_axis for a in range(channel_axis)), -1)
+    return slab, index[z_axis] - start
+
+
 def show_preview(viewer, snapshot: LayerSnapshot, image: np.ndarray, channel: int) -> None:
     """Create or update the ``"<name> (N2I preview)"`` layer with a denoised plane.
 

@@ -21,7 +21,7 @@ from napari_noise2inpaint import (
 from . import jobs, model_info
 from .fields import TrainFields
 from .loss_plot import LossPlot
-from .preview import current_plane, data_index, show_preview
+from .preview import current_plane, current_slab, data_index, show_preview
 
 MODEL_FILTER = "Noise2Inpaint model (*.safetensors);;All files (*)"
 LOAD_FILTER = "Noise2Inpaint model or BioImage package (*.safetensors *.zip);;All files (*)"
@@ -263,9 +263,14 @@ class TrainWidget(QWidget):
         self.viewer.dims.events.current_step.disconnect(self._follow_dims)
 
     def _follow_dims(self, *_args) -> None:
-        """Give the training thread the plane the user is looking at."""
+        """Give the training thread the plane the user is looking at (a slab around it in 3D)."""
         index = data_index(self.snapshot, self.viewer.dims.point)
-        self.preview.set_plane(current_plane(self.snapshot, index, self.config.channel_axis))
+        axis = self.config.channel_axis
+        if self.config.spatial_dims == 3:
+            slab_depth = self.preview.slab_depth
+            self.preview.set_plane(*current_slab(self.snapshot, index, axis, slab_depth))
+        else:
+            self.preview.set_plane(current_plane(self.snapshot, index, axis))
 
     def _current_channel(self) -> int:
         axis = self.config.channel_axis
