@@ -56,24 +56,29 @@ def generate(path: Path, planes: int, side: int, sigma: float, seed: int) -> flo
     return time.perf_counter() - start
 
 
-def run_measured(command: list[str], threads: int) -> dict:
-    """Run a command, sampling its resident memory every 0.2 s; return time and peak RSS."""
+def run_measured(command: list[str], threads: int, log: Path) -> dict:
+    """Run a command, sampling its resident memory every 0.2 s; return time and peak RSS.
+
+    Its output goes to ``log`` (a pipe that nobody reads would block the progress bar).
+    """
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     start = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    watched = psutil.Process(process.pid)
-    peak = 0
-    while process.poll() is None:
-        try:
-            peak = max(peak, watched.memory_info().rss)
-        except psutil.Error:
-            break
-        time.sleep(0.2)
-    stdout, stderr = process.communicate()
+    with log.open("w") as sink:
+        process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
+        watched = psutil.Process(process.pid)
+        peak = 0
+        while process.poll() is None:
+            try:
+                peak = max(peak, watched.memory_info().rss)
+            except psutil.Error:
+                break
+            time.sleep(0.2)
     seconds = time.perf_counter() - start
+    output = log.read_text()
     if process.returncode:
-        raise RuntimeError(f"{command} failed: {stderr.decode()[-2000:]}")
-    return {"seconds": seconds, "peak_rss_mb": peak / 2**20, "stdout": stdout.decode().strip()}
+        raise RuntimeError(f"{command} failed: {output[-2000:]}")
+    last = [line for line in output.splitlines() if line.strip()][-1:]
+    return {"seconds": seconds, "peak_rss_mb": peak / 2**20, "last_line": "".join(last)}
 
 
 def disk_bytes(path: Path) -> int:
@@ -161,6 +166,7 @@ def main(argv=None) -> dict:
                 str(args.seed),
             ],
             args.threads,
+            args.workdir / "train.log",
         )
         run = run_measured(
             [
@@ -177,6 +183,7 @@ def main(argv=None) -> dict:
                 "cpu",
             ],
             args.threads,
+            args.workdir / "denoise.log",
         )
         voxels = planes * args.side**2
         run["mpix_per_s"] = voxels / run["seconds"] / 1e6
