@@ -239,3 +239,25 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path, model, stack, capsys, 
     assert "Cannot reach the dask scheduler" in capsys.readouterr().err
     assert not (tmp_path / "o.zarr").exists()
     assert not [p for p in tmp_path.iterdir() if "partial" in p.name]
+
+
+def test_3d_model_chunks_get_a_z_halo_and_equal_in_memory():
+    from napari_noise2inpaint import Noise2InpaintConfig
+
+    config = Noise2InpaintConfig(
+        spatial_dims=3,
+        features=2,
+        unrolls=1,
+        depth=1,
+        steps=2,
+        batch_size=1,
+        patch_size=8,
+        patch_depth=4,
+        val_interval=1,
+    )
+    volume = np.random.default_rng(1).normal(100, 20, (24, 40, 36)).astype(np.float32)
+    model = train(volume, config)
+    plan = plan_chunks(model, volume.shape, chunks=(8, 16, 16))
+    assert set(plan.halo) == {0, 1, 2} and len(plan.chunks[0]) == 2
+    chunked = denoise_lazy(model, volume, plan=plan).compute()
+    np.testing.assert_allclose(chunked, denoise(model, volume), rtol=0, atol=1e-3)

@@ -77,7 +77,7 @@ def plan_chunks(
     ChunkPlan
     """
     ndim = len(shape)
-    dims = spatial_dims(model.config)
+    dims = model.config.spatial_dims
     if ndim < dims:
         raise InputError(f"A {dims}D model needs at least {dims} axes; the image has {shape}.")
     if channel_axis is not None and channel_axis % ndim >= ndim - dims:
@@ -91,6 +91,7 @@ def plan_chunks(
         halo = reach
     halo = _round_up(halo, multiple)
     requested = chunks or _default_chunks(shape, dims)
+    chunk_notes = notes if chunks else []  # the defaults are adjusted silently
     if len(requested) != ndim:
         raise InputError(f"Give one chunk size per axis ({ndim}), got {tuple(requested)}.")
     sizes = []
@@ -98,16 +99,11 @@ def plan_chunks(
         if channel_axis is not None and axis == channel_axis % ndim:
             sizes.append((length,))
         elif axis >= ndim - dims:
-            sizes.append(_spatial_chunks(length, size, halo, multiple, notes))
+            sizes.append(_spatial_chunks(length, size, halo, multiple, chunk_notes))
         else:
             sizes.append(_regular(length, max(1, size)))
     depth = dict.fromkeys(range(ndim - dims, ndim), halo)
     return ChunkPlan(tuple(sizes), depth, notes)
-
-
-def spatial_dims(config) -> int:
-    """Return the number of spatial axes (2 or 3) a model with this config convolves over."""
-    return getattr(config, "spatial_dims", 2)
 
 
 def _default_chunks(shape: tuple[int, ...], dims: int) -> tuple[int, ...]:

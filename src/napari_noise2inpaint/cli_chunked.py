@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .chunked import denoise_lazy, iter_denoise_chunks, plan_chunks, spatial_dims, store_on_cluster
+from .chunked import denoise_lazy, iter_denoise_chunks, plan_chunks, store_on_cluster
 from .cli_terminal import PROG, Progress
 from .config import Noise2InpaintConfig
 from .crops import training_crops
@@ -116,10 +116,14 @@ def read_training_images(paths: list[str], config: Noise2InpaintConfig) -> list[
             continue
         if config.channel_axis is not None:
             raise InputError("Training on zarr stores supports single-channel images only.")
-        depth = 2 * getattr(config, "patch_depth", 16)
         with open_lazy(path) as lazy:
-            dims = spatial_dims(config)
-            images.extend(training_crops(lazy.data, rng, spatial_dims=dims, crop_depth=depth))
+            crops = training_crops(
+                lazy.data,
+                rng,
+                spatial_dims=config.spatial_dims,
+                crop_depth=2 * config.patch_depth,
+            )
+            images.extend(crops)
     return images
 
 
