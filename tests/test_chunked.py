@@ -261,3 +261,16 @@ def test_3d_model_chunks_get_a_z_halo_and_equal_in_memory():
     assert set(plan.halo) == {0, 1, 2} and len(plan.chunks[0]) == 2
     chunked = denoise_lazy(model, volume, plan=plan).compute()
     np.testing.assert_allclose(chunked, denoise(model, volume), rtol=0, atol=1e-3)
+
+
+def test_large_lazy_images_train_on_random_crops(monkeypatch):
+    from napari_noise2inpaint import Noise2InpaintConfig, crops
+
+    monkeypatch.setattr(crops, "DEFAULT_MAX_PIXELS", 2 * 96 * 80)
+    volume = da.from_array(np.random.default_rng(2).normal(100, 20, (6, 96, 80)), chunks=32)
+    config = Noise2InpaintConfig(features=4, unrolls=1, steps=2, batch_size=2, patch_size=16)
+    model = train(volume, config)
+    assert model.data_info["planes"] == 2  # two whole-plane crops fit the budget
+    assert any("random crops" in note for note in model.history["notes"])
+    with pytest.raises(InputError, match="single-channel"):
+        train(volume, config.replace(channel_axis=0))

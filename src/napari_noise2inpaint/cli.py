@@ -256,7 +256,7 @@ def run_train(args: argparse.Namespace) -> int:
     out = Path(args.out)
     inputs = [Path(p) for p in [*args.images, *(args.target or [])]]
     _check_output(out, inputs)
-    images = read_training_images(args.images, config)
+    images = read_training_images(args.images)
     targets = [read_image(p) for p in args.target] if args.target else None
     main = is_main_process()
     notes = [resolve_channel_axis(a, config.channel_axis)[1] for a in images] if main else []

@@ -9,13 +9,8 @@ import shutil
 import sys
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from .chunked import denoise_lazy, iter_denoise_chunks, plan_chunks, store_on_cluster
 from .cli_terminal import PROG, Progress
-from .config import Noise2InpaintConfig
-from .crops import training_crops
 from .errors import InputError
 from .io import read_image
 from .model import TrainedModel
@@ -106,25 +101,9 @@ def _axes(known: str | None, ndim: int, channel_axis: int | None) -> str:
     return default_axes(ndim, None if channel_axis is None else channel_axis % ndim)
 
 
-def read_training_images(paths: list[str], config: Noise2InpaintConfig) -> list[np.ndarray]:
-    """Read training images; zarr stores are sampled as random crops (bounded memory)."""
-    images: list[np.ndarray] = []
-    rng = torch.Generator().manual_seed(config.seed)
-    for path in paths:
-        if not is_zarr_path(path):
-            images.append(read_image(path))
-            continue
-        if config.channel_axis is not None:
-            raise InputError("Training on zarr stores supports single-channel images only.")
-        with open_lazy(path) as lazy:
-            crops = training_crops(
-                lazy.data,
-                rng,
-                spatial_dims=config.spatial_dims,
-                crop_depth=2 * config.patch_depth,
-            )
-            images.extend(crops)
-    return images
+def read_training_images(paths: list[str]) -> list:
+    """Read training images; zarr stores stay lazy (large ones are trained on random crops)."""
+    return [open_lazy(p).data if is_zarr_path(p) else read_image(p) for p in paths]
 
 
 def _sizes(text: str) -> tuple[int, ...]:

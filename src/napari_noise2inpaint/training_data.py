@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from .config import Noise2InpaintConfig
+from .crops import crops_of_lazy
 from .data import (
     channel_statistics,
     check_array,
@@ -66,13 +67,13 @@ def prepare_training_data(
     TrainingData
         Including ``config`` with estimated noise parameters filled in.
     """
+    images, notes = crops_of_lazy(images, config)
     arrays = _as_list(images, "training image")
     if config.method == "supervised" and targets is None:
         raise InputError("Supervised training needs clean targets (--target).")
     target_arrays = _as_list(targets, "target image") if targets is not None else None
     if target_arrays is not None and [a.shape for a in target_arrays] != [a.shape for a in arrays]:
         raise InputError("Each target must have the same shape as its noisy image.")
-    notes: list[str] = []
     stacks, axis = _planes_of(arrays, config.channel_axis, notes)
     config = resolve_noise_parameters(config, stacks, notes)
     pooled = np.concatenate([s.reshape(s.shape[0], -1) for s in stacks], axis=1)

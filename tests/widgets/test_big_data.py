@@ -49,3 +49,26 @@ def test_lazy_layer_is_denoised_chunk_by_chunk_into_ome_zarr(
     np.testing.assert_allclose(np.asarray(result.data), denoise(model, data), atol=1e-3)
     np.testing.assert_array_equal(np.asarray(viewer.layers["big"].data), data)
     assert [n.message for n in notices if "chunk by chunk" not in n.message] == []
+
+
+def test_training_on_a_lazy_layer_uses_crops_and_writes_ome_zarr(
+    qtbot, viewer, train_widget, notices, monkeypatch
+):
+    from widget_helpers import wait_idle
+
+    from napari_noise2inpaint import crops
+
+    monkeypatch.setattr(jobs, "LAZY_BYTES", 0)
+    monkeypatch.setattr(crops, "DEFAULT_MAX_PIXELS", 2 * 40 * 36)
+    data = noisy((5, 40, 36), seed=3)
+    viewer.add_image(da.from_array(data, chunks=(1, 40, 36)), name="lazy")
+    train_widget.reset_choices()
+    train_widget.train_button.click()
+    wait_idle(qtbot, train_widget)
+
+    model = train_widget.model
+    assert model.data_info["planes"] == 2  # two crops, not the five planes
+    result = viewer.layers["lazy (N2I)"]
+    assert Path(result.metadata["path"]).is_dir()
+    np.testing.assert_allclose(np.asarray(result.data), denoise(model, data), atol=1e-3)
+    assert [n.message for n in notices if "chunk by chunk" not in n.message] == []

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import re
-import tempfile
 from pathlib import Path
 
-import dask.array as da
 from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_error
 
 from napari_noise2inpaint import InputError, available_devices, load_model
-from napari_noise2inpaint.chunked import plan_chunks
-from napari_noise2inpaint.ome_zarr import create_ome_zarr, default_axes
 
 from . import jobs, model_info
+from .chunked_output import start_chunked_denoise
 from .fields import image_combo
 
 
@@ -57,7 +53,9 @@ class DenoiseWidget(Container):
         self.run_button.enabled = False
         self.job.cap_threads(self.device.value)
         if snapshot.lazy:
-            self._run_chunked(snapshot, model)
+            start_chunked_denoise(
+                self.viewer, self.job, snapshot, model, self.device.value, self._on_done
+            )
             return
         jobs.start(
             self.job,
@@ -72,56 +70,6 @@ class DenoiseWidget(Container):
             on_return=lambda result: self.viewer.add_image(
                 result[0], **snapshot.layer_kwargs("N2I", contrast_limits=result[1])
             ),
-            on_done=self._on_done,
-        )
-
-    def _run_chunked(self, snapshot: jobs.LayerSnapshot, model) -> None:
-        """Denoise a large lazy layer chunk by chunk into a new OME-Zarr in a temp folder.
-
-        The result layer is added at once and fills in as chunks finish.
-        """
-        axis = model.config.channel_axis
-        try:
-            plan = plan_chunks(model, snapshot.data.shape, channel_axis=axis)
-            folder = Path(tempfile.mkdtemp(prefix="noise2inpaint-"))
-            out = folder / f"{_safe(snapshot.name)}_n2i.zarr"
-            axes = default_axes(snapshot.data.ndim, axis)
-            target = create_ome_zarr(
-                out,
-                snapshot.data.shape,
-                plan.chunk_shape,
-                axes,
-                list(snapshot.scale),
-                name=snapshot.name,
-            )
-        except (InputError, OSError) as exc:
-            show_error(jobs.error_message(exc, "preparing the output"))
-            self._on_done()
-            return
-        layer = self.viewer.add_image(
-            da.from_zarr(target),
-            **snapshot.layer_kwargs(
-                "N2I", contrast_limits=snapshot.contrast, metadata={"path": str(out)}
-            ),
-        )
-        show_info(f"Denoising chunk by chunk into {out}; the layer fills in as chunks finish.")
-
-        def advance(progress) -> None:
-            jobs.advance(self.job.worker, progress.done, progress.total, "denoising")
-            layer.refresh()
-
-        jobs.start(
-            self.job,
-            jobs.chunked_denoise_job,
-            model,
-            snapshot.data,
-            target,
-            axis,
-            self.device.value,
-            desc="Noise2Inpaint denoising (chunks)",
-            doing="denoising",
-            on_yield=advance,
-            on_return=lambda _result: layer.refresh(),
             on_done=self._on_done,
         )
 
@@ -145,8 +93,3 @@ class DenoiseWidget(Container):
         except (InputError, OSError) as exc:
             self.card.value = jobs.error_message(exc, "loading the model")
         self.card.visible = True
-
-
-def _safe(name: str) -> str:
-    """Return a file-name-safe version of a layer name."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "image"

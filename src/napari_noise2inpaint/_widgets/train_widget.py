@@ -19,6 +19,7 @@ from napari_noise2inpaint import (
 )
 
 from . import jobs, model_info
+from .chunked_output import start_chunked_denoise
 from .fields import TrainFields
 from .loss_plot import LossPlot
 from .preview import current_plane, current_slab, data_index, show_preview
@@ -235,6 +236,16 @@ class TrainWidget(QWidget):
             return
         self._set_phase("denoising")
         self.job.cap_threads(self.model.config.device)
+        if self.snapshot.lazy:
+            start_chunked_denoise(
+                self.viewer,
+                self.job,
+                self.snapshot,
+                self.model,
+                self.model.config.device,
+                self._end_job,
+            )
+            return
         jobs.start(
             self.job,
             jobs.denoise_job,
