@@ -41,6 +41,8 @@ def build_parser():
     parser.add_argument("--images", type=int, default=12, help="set12 images used")
     parser.add_argument("--sigma", type=float, default=25.0)
     parser.add_argument("--gen-sigmas", type=float, nargs="+", default=[15, 25, 35, 50])
+    parser.add_argument("--parts", default="ABCD", help="parts to run, e.g. A for correlated")
+    parser.add_argument("--kernels", nargs="+", default=list(KERNELS), choices=list(KERNELS))
     return parser
 
 
@@ -75,7 +77,8 @@ def run_methods(args, noisy, clean, runs: dict) -> list[list]:
 
 def correlated_part(args, clean) -> dict:
     out = {}
-    for name, blur in KERNELS.items():
+    for name in args.kernels:
+        blur = KERNELS[name]
         rng = np.random.default_rng(args.seed)
         noisy = [
             c + coloured_noise(c.shape, blur, args.sigma, rng).astype(np.float32) for c in clean
@@ -165,7 +168,8 @@ def estimator_part(args) -> dict:
             ]
         )
     kernels = []
-    for name, blur in KERNELS.items():
+    for name in args.kernels:
+        blur = KERNELS[name]
         unit = blur / np.sqrt((blur**2).sum())
         rng = np.random.default_rng(args.seed)
         flat = 50 + coloured_noise((256, 256), blur, args.sigma, rng)
@@ -219,10 +223,10 @@ def main(argv=None) -> dict:
         "environment": env,
         "budget_s": args.budget,
         "sigma": args.sigma,
-        "correlated": correlated_part(args, clean),
-        "poisson": poisson_part(args),
-        "estimators": estimator_part(args),
-        "generalisation": generalisation_part(args, clean),
+        "correlated": correlated_part(args, clean) if "A" in args.parts else {},
+        "poisson": poisson_part(args) if "B" in args.parts else {},
+        "estimators": estimator_part(args) if "C" in args.parts else None,
+        "generalisation": generalisation_part(args, clean) if "D" in args.parts else None,
     }
     common.write_results(args.out, name, payload, markdown(payload))
     return payload
@@ -243,7 +247,15 @@ def markdown(payload) -> str:
     for name, rows in payload["poisson"].items():
         parts += [f"## B. Poisson-Gaussian noise: {name}\n", common.md_table(head, rows), ""]
     est = payload["estimators"]
-    parts += [
+    if est is not None:
+        parts += _estimator_markdown(est)
+    if payload["generalisation"] is not None:
+        parts += _generalisation_markdown(payload["generalisation"])
+    return "\n".join(parts)
+
+
+def _estimator_markdown(est) -> list[str]:
+    return [
         "## C. Estimators\n",
         common.md_table(
             ["truth", "gain", "offset", "gain error %", "offset error %"], est["poisson_gaussian"]
@@ -262,7 +274,10 @@ def markdown(payload) -> str:
         ),
         "",
     ]
-    parts += [
+
+
+def _generalisation_markdown(rows) -> list[str]:
+    return [
         "## D. Trained at sigma 25, tested at other levels (PSNR)\n",
         common.md_table(
             [
@@ -272,10 +287,9 @@ def markdown(payload) -> str:
                 "mu rescaled (known sigma)",
                 "mu rescaled (estimated sigma)",
             ],
-            payload["generalisation"],
+            rows,
         ),
     ]
-    return "\n".join(parts)
 
 
 if __name__ == "__main__":
