@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 from safetensors.torch import save_file
 
-from napari_noise2inpaint import cli
+from napari_noise2inpaint import cli, cli_train
 from napari_noise2inpaint.cli import main
 
 TINY = ["--features", "4", "--unrolls", "1", "--steps", "2", "--batch", "2", "--patch", "16"]
@@ -110,7 +110,7 @@ def test_rgb_png_works_with_note(tmp_path, capsys):
 
 def test_ctrl_c_saves_model(trained, tmp_path, monkeypatch, capsys):
     image, _ = trained
-    real = cli.iter_train
+    real = cli_train.iter_train
 
     def interrupted(*args, **kwargs):
         generator = real(*args, **kwargs)
@@ -118,7 +118,7 @@ def test_ctrl_c_saves_model(trained, tmp_path, monkeypatch, capsys):
         signal.raise_signal(signal.SIGINT)
         return (yield from generator)
 
-    monkeypatch.setattr(cli, "iter_train", interrupted)
+    monkeypatch.setattr(cli_train, "iter_train", interrupted)
     model = tmp_path / "m.safetensors"
     args = ["train", str(image), "--out", str(model), *TINY[:-6], "--steps", "500"]
     assert main(args) == 0
@@ -247,7 +247,7 @@ def test_supervised_with_targets(tmp_path):
 )
 def test_training_length_options(extra, steps, epochs, limit):
     args = cli.build_parser().parse_args(["train", "a.tif", "--out", "m", *extra])
-    config = cli.train_config(args)
+    config = cli_train.train_config(args)
     assert (config.steps, config.epochs, config.time_limit) == (steps, epochs, limit)
 
 

@@ -7,61 +7,23 @@ import contextlib
 import json
 import os
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 from . import __version__
-from .checkpoint import load_model, read_metadata, save_model
-from .cli_chunked import add_chunk_options, read_training_images, run_denoise_chunked, wants_chunked
-from .cli_terminal import PROG, Progress, stop_on_sigint
+from .checkpoint import load_model, read_metadata
+from .cli_chunked import add_chunk_options, run_denoise_chunked, wants_chunked
+from .cli_terminal import PROG, Progress, check_output, print_notes
+from .cli_train import add_train
 from .config import (
     DEVICES,
     INFERENCE_OUTPUTS,
-    METHODS,
-    NOISE_MODELS,
-    SPATIAL_DIMS,
-    Noise2InpaintConfig,
 )
 from .data import resolve_channel_axis
-from .distributed import is_main_process
 from .errors import InputError
-from .events import run_to_end
 from .inference import iter_denoise
 from .io import read_image, write_tiff
 from .model_card import model_card
-from .training import iter_train
-
-DEFAULTS = Noise2InpaintConfig()
-# training options: flag, config field, type, help (the config's default is appended)
-TRAIN_OPTIONS = (
-    ("--method", "method", str, "n2i, n2v (blind spot) or supervised"),
-    ("--rho", "rho", float, "fraction of pixels in each loss set, in (0, 0.5]"),
-    ("--unrolls", "unrolls", int, "unrolled inpainting blocks (n2i)"),
-    ("--steps", "steps", int, "optimisation steps; unset by --epochs or --time-limit alone"),
-    ("--epochs", "epochs", float, "passes over the training pixels"),
-    ("--time-limit", "time_limit", float, "wall-clock limit in seconds"),
-    ("--patch", "patch_size", int, "side of the training patches"),
-    ("--dims", "spatial_dims", int, "2: plane by plane; 3: the last three axes are ZYX volumes"),
-    ("--patch-depth", "patch_depth", int, "Z side of 3D training patches (--dims 3)"),
-    ("--batch", "batch_size", int, "patches per step"),
-    ("--features", "features", int, "feature maps of the U-Net's first layer"),
-    ("--lr", "learning_rate", float, "learning rate"),
-    ("--channel-axis", "channel_axis", int, "axis holding channels"),
-    ("--device", "device", str, "where to train"),
-    ("--seed", "seed", int, "random seed"),
-    ("--noise-model", "noise_model", str, "noise statistics of the data-fidelity term"),
-    ("--gain", "noise_gain", float, "Poisson-Gaussian gain, variance per intensity unit"),
-    ("--offset", "noise_offset", float, "Poisson-Gaussian offset (read-noise variance)"),
-)
-CHOICES = {
-    "method": METHODS,
-    "device": DEVICES,
-    "noise_model": NOISE_MODELS,
-    "spatial_dims": SPATIAL_DIMS,
-}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -114,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _add_train(commands)
+    add_train(commands)
     _add_denoise(commands)
     info = commands.add_parser("info", help="print what a model file stores, as JSON")
     info.add_argument("model", metavar="MODEL", help="a .safetensors model file or .zip package")
@@ -143,47 +105,11 @@ def run_export(args: argparse.Namespace) -> int:
 
     model = load_model(args.model)
     out = Path(args.bioimageio)
-    _check_output(out, [Path(args.model), *([Path(args.sample)] if args.sample else [])])
+    check_output(out, [Path(args.model), *([Path(args.sample)] if args.sample else [])])
     image = read_image(args.sample) if args.sample else None
     export_bioimageio(model, out, image=image, name=args.name, authors=args.author)
     print(f"bioimage.io model package written to {out}")
     return 0
-
-
-def _add_train(commands) -> None:
-    train = commands.add_parser("train", help="train a denoiser on noisy images")
-    train.add_argument(
-        "images", nargs="+", metavar="IMAGE", help="noisy TIFF/PNG/JPEG images or zarr stores"
-    )
-    train.add_argument("--out", required=True, metavar="MODEL", help="model file to write")
-    train.add_argument("--target", nargs="+", metavar="CLEAN", help="clean images (supervised)")
-    for flag, field, kind, text in TRAIN_OPTIONS:
-        train.add_argument(
-            flag,
-            dest=field,
-            type=kind,
-            choices=CHOICES.get(field),
-            metavar=None if field in CHOICES else flag[2:].upper().replace("-", "_"),
-            help=f"{text} (default {_default(field)})",
-        )
-    train.add_argument(
-        "--noise-region",
-        nargs=4,
-        type=int,
-        metavar=("Y0", "Y1", "X0", "X1"),
-        help="background rectangle of the first image for the correlated-noise estimate",
-    )
-    train.add_argument(
-        "--noise-kernel",
-        metavar="FILE",
-        help="text file with the noise autocorrelation kernel (odd sides; centre = variance)",
-    )
-    train.set_defaults(func=run_train)
-
-
-def _default(field: str) -> str:
-    value = getattr(DEFAULTS, field)
-    return "unset" if value is None else str(value)
 
 
 def _add_denoise(commands) -> None:
@@ -210,118 +136,16 @@ def _add_denoise(commands) -> None:
     denoise.set_defaults(func=run_denoise)
 
 
-def train_config(args: argparse.Namespace) -> Noise2InpaintConfig:
-    """Build the training config from parsed ``train`` arguments (validated by the config).
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        Parsed arguments of the ``train`` subcommand.
-
-    Returns
-    -------
-    Noise2InpaintConfig
-    """
-    fields = {
-        field: getattr(args, field)
-        for _, field, _, _ in TRAIN_OPTIONS
-        if getattr(args, field) is not None
-    }
-    if args.steps is None and (args.epochs is not None or args.time_limit is not None):
-        fields["steps"] = None
-    if args.noise_region is not None:
-        fields["noise_region"] = list(args.noise_region)
-    if args.noise_kernel is not None:
-        fields["noise_kernel"] = _read_kernel(args.noise_kernel)
-    return Noise2InpaintConfig(**fields)
-
-
-def _read_kernel(path: str) -> list[list[float]]:
-    try:
-        kernel = np.atleast_2d(np.loadtxt(path, dtype=np.float64))
-    except ValueError as error:
-        raise InputError(f"Cannot read the noise kernel from {path}: {error}") from None
-    return kernel.tolist()
-
-
-def run_train(args: argparse.Namespace) -> int:
-    """Train on the given images and save the model; see ``noise2inpaint train --help``."""
-    config = train_config(args)
-    if (config.method == "supervised") != bool(args.target):
-        raise InputError(
-            "--method supervised needs clean images (--target CLEAN ...)"
-            if args.target is None
-            else "--target is only used with --method supervised."
-        )
-    out = Path(args.out)
-    inputs = [Path(p) for p in [*args.images, *(args.target or [])]]
-    _check_output(out, inputs)
-    images = read_training_images(args.images)
-    targets = [read_image(p) for p in args.target] if args.target else None
-    main = is_main_process()
-    notes = [resolve_channel_axis(a, config.channel_axis)[1] for a in images] if main else []
-    shown = _print_notes(notes)
-    stop = threading.Event()
-    generator = iter_train(images, config, targets=targets, stop_event=stop)
-    if not main:  # another torchrun process: it trains in step with rank 0, which saves the model
-        with stop_on_sigint(stop):
-            run_to_end(generator)
-        return 0
-    with stop_on_sigint(stop), contextlib.closing(Progress("train", "step")) as bar:
-        model = _drive_training(generator, bar)
-    _print_notes(n for n in model.history.get("notes", []) if n not in shown)
-    save_model(model, out)
-    history = model.history
-    if history.get("stopped_early"):
-        print(f"Training interrupted at step {history['steps']}; saved the model trained so far.")
-    print(f"Model saved to {out}")
-    print(_summary(model))
-    return 0
-
-
-def _drive_training(generator, bar: Progress):
-    while True:
-        try:
-            event = next(generator)
-        except StopIteration as done:
-            return done.value
-        if not hasattr(event, "loss"):
-            continue  # a preview image; the CLI does not ask for them
-        postfix = {"loss": f"{event.loss:.4g}"}
-        if event.val_loss is not None:
-            postfix["val"] = f"{event.val_loss:.4g}"
-        if event.mu is not None:
-            postfix["mu"] = f"{event.mu:.3g}"
-        if event.eta_s is not None:
-            postfix["eta"] = f"{event.eta_s:.0f}s"
-        bar.update(event.step, event.total_steps, postfix)
-
-
-def _summary(model) -> str:
-    history = model.history
-    config = model.config
-    parts = [
-        f"{config.method}",
-        f"{history.get('steps', '?')} steps ({history.get('epochs', 0):.2f} epochs)",
-        f"{history.get('seconds', 0):.1f} s on {history.get('device', '?')}",
-        f"final loss {history.get('final_loss', float('nan')):.4g}",
-        f"best val loss {history.get('best_val_loss', float('nan')):.4g}",
-    ]
-    if config.method == "n2i":
-        parts.append(f"mu {model.mu:.3g}")
-    return "Summary: " + ", ".join(parts)
-
-
 def run_denoise(args: argparse.Namespace) -> int:
     """Denoise one image with a saved model; see ``noise2inpaint denoise --help``."""
     source, out = Path(args.image), Path(args.out)
     if wants_chunked(args):
         return run_denoise_chunked(args, load_model(args.model))
-    _check_output(out, [source])
+    check_output(out, [source])
     model = load_model(args.model)
     image = read_image(source)
     axis = args.channel_axis if args.channel_axis is not None else model.config.channel_axis
-    _print_notes([resolve_channel_axis(image, axis)[1]])
+    print_notes([resolve_channel_axis(image, axis)[1]])
     generator = iter_denoise(
         model,
         image,
@@ -377,28 +201,6 @@ def run_info(args: argparse.Namespace) -> int:
     }
     print(json.dumps(report, indent=2, default=str))
     return 0
-
-
-def _check_output(out: Path, inputs: Sequence[Path]) -> None:
-    """Refuse an output path that is one of the inputs or lies in a missing folder."""
-    for path in inputs:
-        if out.resolve() == path.resolve() or (
-            out.exists() and path.exists() and out.samefile(path)
-        ):
-            raise InputError(f"--out {out} is an input file; choose another output path.")
-    if not out.parent.is_dir():
-        raise InputError(f"Cannot write {out}: folder {out.parent} does not exist.")
-    if out.is_dir():
-        raise InputError(f"--out {out} is a folder; give a file name.")
-
-
-def _print_notes(notes) -> set[str]:
-    shown = set()
-    for note in notes:
-        if note and note not in shown:
-            shown.add(note)
-            print(f"{PROG}: note: {note}", file=sys.stderr)
-    return shown
 
 
 if __name__ == "__main__":

@@ -6,9 +6,12 @@ import contextlib
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from tqdm import tqdm
+
+from .errors import InputError
 
 PROG = "noise2inpaint"
 
@@ -63,3 +66,26 @@ def stop_on_sigint(stop: threading.Event) -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def check_output(out: Path, inputs: Sequence[Path]) -> None:
+    """Refuse an output path that is one of the inputs or lies in a missing folder."""
+    for path in inputs:
+        if out.resolve() == path.resolve() or (
+            out.exists() and path.exists() and out.samefile(path)
+        ):
+            raise InputError(f"--out {out} is an input file; choose another output path.")
+    if not out.parent.is_dir():
+        raise InputError(f"Cannot write {out}: folder {out.parent} does not exist.")
+    if out.is_dir():
+        raise InputError(f"--out {out} is a folder; give a file name.")
+
+
+def print_notes(notes) -> set[str]:
+    """Print each non-empty note once to stderr; return the notes printed."""
+    shown = set()
+    for note in notes:
+        if note and note not in shown:
+            shown.add(note)
+            print(f"{PROG}: note: {note}", file=sys.stderr)
+    return shown
