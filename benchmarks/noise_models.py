@@ -96,6 +96,9 @@ def correlated_part(args, clean) -> dict:
             ),
             "N2I, white Gaussian model": common.model_config(args, **budget),
             "Noise2Void": common.model_config(args, "n2v", **budget),
+            "structN2V (blind spot grown by the known kernel's support)": common.model_config(
+                args, "n2v", noise_model="correlated", noise_kernel=kernel, **budget
+            ),
         }
         rows = [["noisy", common.scores(noisy, clean)["psnr"], None, None, None]]
         rows += run_methods(args, noisy, clean, runs)

@@ -21,6 +21,7 @@ from .network import Denoiser
 from .noise import build_noise_model
 from .preview import PreviewSource, denoise_preview
 from .sampling import PatchBatch, PatchSampler
+from .structured import blind_spot_for
 from .training_data import TrainingData, prepare_training_data
 from .unet import memory_format
 
@@ -89,6 +90,7 @@ class _Run:
         self.device = device
         self.rng = torch.Generator(device).manual_seed(distributed.sampling_seed(config.seed))
         self.noise = build_noise_model(config, data.means[0], data.stds[0])
+        self.structure = blind_spot_for(self.noise)
         init_rng = torch.Generator().manual_seed(config.seed)
         # channels-last convolutions: about 1.6x faster on a 2-core CPU, and the fast path on GPUs
         self.net = Denoiser(config, init_rng, self.noise).to(
@@ -142,15 +144,24 @@ class _Run:
             return batch.noisy, None
         if method == "n2v":
             mask = random_lambda(batch.noisy.shape, self.config.n2v_fraction, rng)
-            return torch.where(mask, neighbour_values(batch.noisy, rng), batch.noisy), mask
+            return torch.where(self._blind(mask), self._fill(batch.noisy, rng), batch.noisy), mask
+        blind = self._blind(batch.loss_set)
         if self.config.hole_fill == "zero":
-            return torch.where(batch.loss_set, 0.0, batch.noisy), batch.loss_set
-        filled = neighbour_values(batch.noisy, rng)
-        return torch.where(batch.loss_set, filled, batch.noisy), batch.loss_set
+            return torch.where(blind, 0.0, batch.noisy), batch.loss_set
+        return torch.where(blind, self._fill(batch.noisy, rng), batch.noisy), batch.loss_set
+
+    def _blind(self, loss_set: torch.Tensor) -> torch.Tensor:
+        """Pixels hidden from the network and the data fidelity (see :mod:`.structured`)."""
+        return loss_set if self.structure is None else self.structure.dilate(loss_set)
+
+    def _fill(self, noisy: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
+        if self.structure is None:
+            return neighbour_values(noisy, rng)
+        return self.structure.fill(noisy, rng)
 
     def _loss(self, noisy, inputs, loss_set, target) -> torch.Tensor:
         if self.config.method == "n2i":
-            x, _ = self.model(noisy, ~loss_set, inputs)
+            x, _ = self.model(noisy, ~self._blind(loss_set), inputs)
         else:
             x, _ = self.model(inputs)
         reference = target if self.config.method == "supervised" else noisy
