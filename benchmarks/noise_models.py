@@ -16,6 +16,8 @@ D. noise-level-aware inference: an N2I model trained at sigma 25 applied at sigm
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import common
 import numpy as np
 from scipy.ndimage import convolve
@@ -64,12 +66,17 @@ def fluorescence_scene(size: int, seed: int, background: float = 2.0) -> np.ndar
     return image.astype(np.float32)
 
 
-def run_methods(args, noisy, clean, runs: dict) -> list[list]:
-    """Train every configured run on ``noisy`` and score it against ``clean``."""
+def run_methods(args, noisy, clean, runs: dict, gallery: dict | None = None) -> list[list]:
+    """Train every configured run on ``noisy`` and score it against ``clean``.
+
+    ``gallery`` (when given) receives each run's result on the first image.
+    """
     rows = []
     for label, config in runs.items():
         model, summary = common.timed_train(noisy, config)
         estimates, _ = common.timed_denoise(model, noisy)
+        if gallery is not None:
+            gallery[label] = estimates[0]
         result = common.scores(estimates, clean)
         rows.append([label, result["psnr"], result["ssim"], summary["steps"], summary["mu"]])
     return rows
@@ -101,9 +108,27 @@ def correlated_part(args, clean) -> dict:
             ),
         }
         rows = [["noisy", common.scores(noisy, clean)["psnr"], None, None, None]]
-        rows += run_methods(args, noisy, clean, runs)
+        gallery = {"clean": clean[0], "noisy": noisy[0]}
+        rows += run_methods(args, noisy, clean, runs, gallery)
         out[name] = rows
+        save_gallery(gallery, Path(args.out) / f"{args.name or 'noise_models'}_{name}.png")
     return out
+
+
+def save_gallery(gallery: dict, path: Path, side: int = 128) -> None:
+    """Centre crops of every result on one image, side by side (like the paper's Fig. 8)."""
+    plt = common.figure()
+    fig, axes = plt.subplots(1, len(gallery), figsize=(2.2 * len(gallery), 2.6))
+    for axis, (label, image) in zip(axes, gallery.items(), strict=True):
+        h, w = image.shape
+        top, left = max(0, (h - side) // 2), max(0, (w - side) // 2)
+        axis.imshow(image[top : top + side, left : left + side], cmap="gray", vmin=0, vmax=255)
+        axis.set_title(label.split(" (")[0], fontsize=7)
+        axis.axis("off")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def poisson_part(args) -> dict:

@@ -48,7 +48,8 @@ def test_noise_models_benchmark_runs_and_writes_its_tables(tmp_path):
     noise_models.main(args)
     payload = json.loads((tmp_path / "out" / "noise_models.json").read_text())
     assert set(payload["correlated"]) == {"gaussian3x3", "line1x5"}
-    assert len(payload["correlated"]["line1x5"]) == 5  # noisy + 4 methods
+    assert len(payload["correlated"]["line1x5"]) == 6  # noisy + 5 methods
+    assert (tmp_path / "out" / "noise_models_line1x5.png").is_file()
     gains = [row[1] for row in payload["estimators"]["poisson_gaussian"]]
     assert [round(g) for g in gains] == [2, 5, 1]
     assert [row[0] for row in payload["generalisation"]] == [15, 50]
