@@ -44,7 +44,7 @@ def wants_chunked(args: argparse.Namespace) -> bool:
 def run_denoise_chunked(args: argparse.Namespace, model: TrainedModel) -> int:
     """Denoise chunk by chunk into a new OME-Zarr store, with memory bounded by the chunks."""
     out = Path(args.out)
-    if not is_zarr_path(out) or out.suffix.lower() != ".zarr":
+    if out.suffix.lower() != ".zarr":
         raise InputError(
             f"--out {out}: chunked denoising writes OME-Zarr; use a name ending .zarr."
         )
