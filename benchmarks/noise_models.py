@@ -123,7 +123,8 @@ def save_gallery(gallery: dict, path: Path, side: int = 128) -> None:
         h, w = image.shape
         top, left = max(0, (h - side) // 2), max(0, (w - side) // 2)
         axis.imshow(image[top : top + side, left : left + side], cmap="gray", vmin=0, vmax=255)
-        axis.set_title(label.split(" (")[0], fontsize=7)
+        title = label.split(" (blind")[0].replace("correlated model ", "correlated\n")
+        axis.set_title(title, fontsize=7)
         axis.axis("off")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
