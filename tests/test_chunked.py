@@ -31,6 +31,12 @@ def model(stack):
     return train(stack, config)
 
 
+def _saved(model, folder):
+    path = folder / "m.safetensors"
+    save_model(model, path)
+    return path
+
+
 def _ome_input(path, data, scale):
     target = create_ome_zarr(path, data.shape, (1, 64, 64), "zyx", scale, name="input")
     target[...] = data
@@ -96,8 +102,7 @@ def test_ome_zarr_keeps_axes_and_scale(tmp_path, stack):
 
 
 def test_cli_denoises_ome_zarr_into_new_ome_zarr(tmp_path, model, stack, capsys):
-    model_path = tmp_path / "m.safetensors"
-    save_model(model, model_path)
+    model_path = _saved(model, tmp_path)
     source = _ome_input(tmp_path / "in.zarr", stack, [2.0, 0.5, 0.5])
     before = zarr.open_array(str(source / "0"), mode="r")[...]
     out = tmp_path / "out.zarr"
@@ -125,8 +130,7 @@ def test_cli_denoises_ome_zarr_into_new_ome_zarr(tmp_path, model, stack, capsys)
 
 
 def test_cli_refuses_existing_output_and_non_zarr_name(tmp_path, model, stack, capsys):
-    model_path = tmp_path / "m.safetensors"
-    save_model(model, model_path)
+    model_path = _saved(model, tmp_path)
     tifffile.imwrite(tmp_path / "in.tif", stack, photometric="minisblack")
     source = str(tmp_path / "in.tif")
     (tmp_path / "taken.zarr").mkdir()
@@ -193,8 +197,7 @@ def test_cli_trains_on_a_zarr_store(tmp_path, stack):
 def test_cli_runs_the_chunks_on_a_dask_scheduler(tmp_path, model, stack):
     from distributed import LocalCluster
 
-    model_path = tmp_path / "m.safetensors"
-    save_model(model, model_path)
+    model_path = _saved(model, tmp_path)
     source = _ome_input(tmp_path / "in.zarr", stack, [2.0, 0.5, 0.5])
     out = tmp_path / "out.zarr"
     with LocalCluster(
@@ -220,8 +223,7 @@ def test_cli_runs_the_chunks_on_a_dask_scheduler(tmp_path, model, stack):
 
 def test_unreachable_scheduler_is_a_clear_error(tmp_path, model, stack, capsys, monkeypatch):
     monkeypatch.setattr(chunked, "CONNECT_TIMEOUT_S", 1)
-    model_path = tmp_path / "m.safetensors"
-    save_model(model, model_path)
+    model_path = _saved(model, tmp_path)
     source = _ome_input(tmp_path / "in.zarr", stack, None)
     code = main(
         [

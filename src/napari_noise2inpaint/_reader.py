@@ -40,11 +40,17 @@ def get_reader(path: str | list[str]):
     callable or None
         The reader, or None when this plugin cannot read ``path``.
     """
-    if isinstance(path, list):
-        path = path[0] if len(path) == 1 else ""
+    path = single_path(path)
     if not str(path).lower().endswith(TIFF_SUFFIXES) or not os.path.isfile(path):
         return None
     return read_tiff
+
+
+def single_path(path: str | list[str]) -> str:
+    """Return the one path napari asks about, or "" for a list of several (not ours to read)."""
+    if isinstance(path, list):
+        return path[0] if len(path) == 1 else ""
+    return path
 
 
 def read_tiff(path: str | list[str]) -> list[tuple]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ._reader import single_path
 from .errors import InputError
 from .ome_zarr import open_lazy
 
@@ -22,9 +23,7 @@ def get_zarr_reader(path: str | list[str]):
     callable or None
         The reader, or None when ``path`` is not an OME-Zarr image folder.
     """
-    if isinstance(path, list):
-        path = path[0] if len(path) == 1 else ""
-    folder = Path(str(path))
+    folder = Path(str(single_path(path)))
     if not folder.is_dir() or not any(
         (folder / name).is_file() for name in (".zattrs", "zarr.json")
     ):

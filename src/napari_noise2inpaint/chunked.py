@@ -179,7 +179,13 @@ def denoise_lazy(
         "device": device,
         "tile_size": tile_size,
     }
-    block = functools.partial(_denoise_block, model_bytes=model_to_bytes(model), options=options)
+    model_bytes = model_to_bytes(model)
+    block = functools.partial(
+        _denoise_block,
+        model_bytes=model_bytes,
+        key=hashlib.sha1(model_bytes).hexdigest(),
+        options=options,
+    )
     return image.rechunk(plan.chunks).map_overlap(
         block,
         depth=plan.halo,
@@ -193,13 +199,17 @@ def denoise_lazy(
 _CACHE = threading.local()
 
 
-def _denoise_block(block: np.ndarray, *, model_bytes: bytes, options: dict) -> np.ndarray:
+def _denoise_block(block: np.ndarray, *, model_bytes: bytes, key: str, options: dict) -> np.ndarray:
+    """Denoise one block on a dask worker, rebuilding the model once per worker thread."""
+    if getattr(_CACHE, "key", None) != key:
+        _CACHE.key, _CACHE.model = key, model_from_bytes(model_bytes)
+    return _denoise_array(_CACHE.model, block, options)
+
+
+def _denoise_array(model: TrainedModel, block: np.ndarray, options: dict) -> np.ndarray:
     from .inference import denoise
 
-    key = hashlib.sha1(model_bytes).hexdigest()
-    if getattr(_CACHE, "key", None) != key:  # one model per worker thread
-        _CACHE.key, _CACHE.model = key, model_from_bytes(model_bytes)
-    return denoise(_CACHE.model, block, **options).astype(np.float32, copy=False)
+    return denoise(model, block, **options).astype(np.float32, copy=False)
 
 
 def iter_denoise_chunks(
@@ -214,7 +224,7 @@ def iter_denoise_chunks(
 
     Each chunk is read with its halo, denoised and written before the next is read, so peak
     memory is one chunk with its halo (and the network's tiles), whatever the image size.
-    The result equals :func:`denoise_lazy`'s (same chunks, halos and block function).
+    The result equals :func:`denoise_lazy`'s (same chunks, halos and prediction).
 
     Parameters
     ----------
@@ -231,7 +241,6 @@ def iter_denoise_chunks(
         :func:`denoise_lazy`.
     """
     plan = plan or plan_chunks(model, image.shape, channel_axis=options.get("channel_axis"))
-    model_bytes = model_to_bytes(model)
     offsets = [np.cumsum((0, *sizes)) for sizes in plan.chunks]
     numblocks = tuple(len(sizes) for sizes in plan.chunks)
     total = int(np.prod(numblocks))
@@ -242,7 +251,7 @@ def iter_denoise_chunks(
             for a, (r, n) in enumerate(zip(region, image.shape, strict=True))
         ]
         block = np.asarray(image[tuple(window)])
-        result = _denoise_block(block, model_bytes=model_bytes, options=options)
+        result = _denoise_array(model, block, options)
         inner = tuple(
             slice(r.start - w.start, r.stop - w.start) for r, w in zip(region, window, strict=True)
         )
