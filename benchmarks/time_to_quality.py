@@ -45,7 +45,13 @@ def build_parser():
         default=[60, 120, 240, 480],
         help="training seconds at which the model is tested",
     )
-    parser.add_argument("--methods", nargs="+", default=["n2i", "n2v"], choices=["n2i", "n2v"])
+    parser.add_argument(
+        "--methods",
+        nargs="*",
+        default=["n2i", "n2v"],
+        choices=["n2i", "n2v"],
+        help="methods of our engine (none: only CAREamics, with --careamics)",
+    )
     parser.add_argument(
         "--careamics",
         action="store_true",
@@ -310,7 +316,7 @@ def train_careamics(args, train_noisy, test, run, save) -> None:
         patch_size=[args.patch_size, args.patch_size],
         batch_size=args.batch_size,
         num_epochs=1_000_000,
-        seed=args.seed,
+        seed=args.seed + 1,  # CAREamics refuses seed 0
         trainer_params=trainer_params,
         model_params={"depth": 2, "num_channels_init": args.features},
     )
