@@ -15,13 +15,11 @@ only): the honest "what a user gets with this time limit" number, at the sum of 
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from pathlib import Path
 
 import bsd68
 import common
-import numpy as np
 import torch
 
 from napari_noise2inpaint import Snapshot, iter_train
@@ -262,90 +260,22 @@ def train_separately(args, method, train_noisy, test, run, save) -> None:
 
 # ----------------------------------------------------------------------------- CAREamics
 def train_careamics(args, train_noisy, test, run, save) -> None:
-    """CAREamics 0.3.x Noise2Void, its defaults except patch, batch, features and the clock.
+    """CAREamics' Noise2Void, tested at each checkpoint its clock passed (careamics_n2v.py)."""
+    import careamics_n2v
 
-    A Lightning callback saves a checkpoint (``trainer.save_checkpoint``) whenever the training
-    clock (from ``on_train_start``, saving time excluded) passes a budget and stops training
-    after the last; each checkpoint is then tested with ``CAREamist.predict(checkpoint=...)``,
-    tiled (its prediction refuses whole images whose sides are not multiples of 4).
-    """
-    from careamics import CAREamist, __version__
-    from careamics.config import create_advanced_n2v_config
-    from lightning.pytorch import Callback
-
-    class TimeCheckpoints(Callback):
-        def __init__(self, budgets, folder: Path):
-            self.pending, self.folder, self.saved = list(budgets), folder, []
-            self.start = None
-
-        def on_train_start(self, trainer, pl_module):
-            self.start = time.perf_counter()
-
-        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-            if not self.pending or time.perf_counter() - self.start < self.pending[0]:
-                return
-            if torch.cuda.is_available():
-                torch.cuda.synchronize()
-            elapsed = time.perf_counter() - self.start
-            if elapsed < self.pending[0]:
-                return
-            begin = time.perf_counter()
-            path = self.folder / f"at_{len(self.saved)}.ckpt"
-            trainer.save_checkpoint(path)
-            budgets = []
-            while self.pending and elapsed >= self.pending[0]:
-                budgets.append(self.pending.pop(0))
-            self.saved.append((budgets, elapsed, trainer.global_step, path))
-            self.start += time.perf_counter() - begin
-            if not self.pending:
-                trainer.should_stop = True
-
-    shapes = {image.shape for image in train_noisy}
-    axes, data = ("SYX", np.stack(train_noisy)) if len(shapes) == 1 else ("YX", train_noisy)
-    trainer_params = {
-        "accelerator": "gpu" if args.device == "cuda" else "cpu",
-        "devices": 1,
-        "enable_model_summary": False,
-    }
-    if args.careamics_precision:
-        trainer_params["precision"] = args.careamics_precision
-    config = create_advanced_n2v_config(
-        experiment_name="time_to_quality",
-        data_type="array",
-        axes=axes,
-        patch_size=[args.patch_size, args.patch_size],
-        batch_size=args.batch_size,
-        num_epochs=1_000_000,
-        seed=args.seed + 1,  # CAREamics refuses seed 0
-        trainer_params=trainer_params,
-        model_params={"depth": 2, "num_channels_init": args.features},
-    )
-    run.update(careamics_version=__version__, trainer_params=trainer_params, axes=axes)
-    with tempfile.TemporaryDirectory() as work:
-        callback = TimeCheckpoints(args.checkpoints, Path(work))
-        careamist = CAREamist(
-            config, work_dir=work, callbacks=[callback], enable_progress_bar=False
-        )
-        wall = time.perf_counter()
-        careamist.train(train_data=data)
-        run["wall_seconds_incl_setup"] = round(time.perf_counter() - wall, 2)
-        tile = (args.careamics_tile, args.careamics_tile)
-        for budgets, elapsed, steps, path in callback.saved:
-            start = time.perf_counter()
-            predictions, _ = careamist.predict(
-                test[0],
-                axes="YX",
-                data_type="array",
-                tile_size=tile,
-                tile_overlap=(48, 48),
-                checkpoint=path,
+    for checkpoint in careamics_n2v.train_and_predict(args, train_noisy, test[0], run):
+        scores = common.scores(checkpoint.denoised, test[1], with_ssim=False)
+        for budget in checkpoint.budgets:
+            record(
+                run,
+                budget,
+                checkpoint.train_s,
+                checkpoint.steps,
+                scores,
+                checkpoint.eval_s,
+                weights="current",
             )
-            eval_s = time.perf_counter() - start
-            denoised = [np.squeeze(np.asarray(p, np.float32)) for p in predictions]
-            scores = common.scores(denoised, test[1], with_ssim=False)
-            for budget in budgets:
-                record(run, budget, elapsed, steps, scores, eval_s, weights="current")
-            save()
+        save()
 
 
 # ----------------------------------------------------------------------------- output

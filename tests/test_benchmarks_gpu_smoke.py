@@ -19,6 +19,7 @@ sys.path.insert(0, str(BENCHMARKS))
 
 import gpu_speed  # noqa: E402
 import time_to_quality  # noqa: E402
+import time_to_quality_merge  # noqa: E402
 
 from napari_noise2inpaint.unet import UNet  # noqa: E402
 
@@ -153,3 +154,20 @@ def test_flop_count_matches_the_layers():
     for features, depth in ((4, 2), (8, 3)):
         net = UNet(features, depth)
         assert gpu_speed.unet_flops_per_pixel(net) == pytest.approx(_hooked_flops_per_pixel(net))
+
+
+def test_time_to_quality_runs_merge(data_dir, tmp_path):
+    common = ["--data", str(data_dir), "--checkpoints", "0.5", *TINY]
+    for method in ("n2i", "n2v"):
+        time_to_quality.main(
+            [*common, "--out", str(tmp_path), "--name", method, "--methods", method]
+        )
+    runs = [tmp_path / "n2i.json", tmp_path / "n2v.json"]
+    merged = time_to_quality_merge.main([*map(str, runs), "--out", str(tmp_path)])
+    assert list(merged["runs"]) == ["n2i", "n2v"]
+    assert [s["methods"] for s in merged["sources"]] == [["n2i"], ["n2v"]]
+    table = (tmp_path / "time_to_quality.md").read_text()
+    assert "Noise2Inpaint (ours)" in table and "Noise2Void (our engine)" in table
+    with pytest.raises(SystemExit) as refused:  # the same method twice
+        time_to_quality_merge.main([str(runs[0]), str(runs[0]), "--out", str(tmp_path)])
+    assert refused.value.code == 2
