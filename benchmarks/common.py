@@ -46,6 +46,8 @@ def add_model_args(parser: argparse.ArgumentParser, features: int = 32, unrolls:
     parser.add_argument("--unrolls", type=int, default=unrolls)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--patch-size", type=int, default=64)
+    parser.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16"],
+                        help="network arithmetic (auto: bf16 on CUDA and on CPUs with AMX)")
 
 
 def parse(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
@@ -65,7 +67,7 @@ def model_config(args, method: str = "n2i", **changes) -> Noise2InpaintConfig:
     """Config from the common model arguments; ``changes`` override them."""
     base = {"method": method, "features": args.features, "unrolls": args.unrolls,
             "batch_size": args.batch_size, "patch_size": args.patch_size, "seed": args.seed,
-            "device": "cpu"}
+            "device": "cpu", "precision": getattr(args, "precision", "auto")}
     base.update(changes)
     return Noise2InpaintConfig(**base)
 

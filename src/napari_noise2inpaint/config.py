@@ -16,6 +16,7 @@ INFERENCE_OUTPUTS = ("z", "x", "masks")
 KEEP_WEIGHTS = ("best", "last")
 NOISE_MODELS = ("gaussian", "poisson_gaussian", "correlated")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("auto", "float32", "bfloat16")
 SPATIAL_DIMS = (2, 3)
 
 
@@ -103,6 +104,11 @@ class Noise2InpaintConfig:
         Seed of every random choice (weights, patches, masks).
     device : {"auto", "cpu", "cuda", "mps"}
         Where to train; auto picks CUDA, then MPS, then CPU.
+    precision : {"auto", "float32", "bfloat16"}
+        Arithmetic of the network (training and denoising). "auto" is bfloat16 autocast on
+        CUDA GPUs that support it and on CPUs with bf16 matrix units (Intel AMX), where it is
+        2-3x faster; float32 elsewhere. "float32" makes tiled and chunked results agree with
+        whole-image results to float precision. MPS always runs float32.
     """
 
     method: str = "n2i"
@@ -139,6 +145,7 @@ class Noise2InpaintConfig:
     channel_axis: int | None = None
     seed: int = 0
     device: str = "auto"
+    precision: str = "auto"
 
     def __post_init__(self) -> None:
         _check_choice("method", self.method, METHODS)
@@ -146,6 +153,7 @@ class Noise2InpaintConfig:
         _check_choice("hole_fill", self.hole_fill, HOLE_FILLS)
         _check_choice("inference_output", self.inference_output, INFERENCE_OUTPUTS)
         _check_choice("device", self.device, DEVICES)
+        _check_choice("precision", self.precision, PRECISIONS)
         _check_choice("keep_weights", self.keep_weights, KEEP_WEIGHTS)
         _check_choice("noise_model", self.noise_model, NOISE_MODELS)
         _check_noise(self)

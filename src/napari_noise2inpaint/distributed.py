@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import warnings
 
 import torch
 from torch import distributed as dist
@@ -129,16 +130,28 @@ def parallel(net: nn.Module, device: torch.device) -> nn.Module:
     """
     if not active():
         return net
-    for param in net.parameters():
-        if param.dim() > 2 and param.shape[2:].numel() == 1:
-            # a 1x1 kernel is the same memory in any layout, but channels-last gives it strides
-            # that its gradients lack, and DDP warns about gradients unlike their parameter
-            param.data = param.data.clone(memory_format=torch.contiguous_format)
     return DistributedDataParallel(
         net,
         device_ids=[device] if device.type == "cuda" else None,
         find_unused_parameters=not net.unrolled,
     )
+
+
+def backward(loss: torch.Tensor) -> None:
+    """``loss.backward()``, without DDP's warning about the layout of 1x1 kernels' gradients.
+
+    A 1x1 convolution weight is the same memory in the contiguous and the channels-last
+    layout, but the two have different strides. Depending on the kernel the backend picks
+    (float32 or bf16, the input size), its gradient comes back in either, and DDP, which
+    compares strides literally, warns and copies the gradient into its bucket, which it does
+    for every gradient anyway.
+    """
+    if not active():
+        loss.backward()
+        return
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Grad strides do not match bucket view")
+        loss.backward()
 
 
 def agree(stop: bool, fraction: float, device: torch.device) -> tuple[bool, float]:

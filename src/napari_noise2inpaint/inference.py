@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Generator, Iterator
@@ -50,6 +51,7 @@ def iter_denoise(
     device: str = "auto",
     noise_sigma: float | str | None = None,
     tile_depth: int | None = None,
+    precision: str | None = None,
 ) -> Generator[DenoiseProgress, None, np.ndarray]:
     """Denoise an image or stack, yielding :class:`DenoiseProgress` after each batch of tiles.
 
@@ -80,6 +82,9 @@ def iter_denoise(
         "estimate" measures it from the image.
     tile_depth : int, optional
         Tile side in Z for 3D models (default 64 on a CPU, 128 on CUDA).
+    precision : {"auto", "float32", "bfloat16"}, optional
+        Arithmetic of the network; defaults to the model's ``precision`` (see
+        :class:`Noise2InpaintConfig`).
 
     Returns
     -------
@@ -87,6 +92,8 @@ def iter_denoise(
         float32 array of the input's shape, in the input's intensity scale.
     """
     image = check_array(image)
+    if precision is not None:
+        model = dataclasses.replace(model, config=model.config.replace(precision=precision))
     axis, _ = resolve_channel_axis(image, channel_axis)
     planes, layout = to_planes(image, axis)
     means, stds = broadcast_statistics(model.means, model.stds, planes.shape[0])
@@ -217,7 +224,7 @@ def _run_chunk(model, padded, guides, chunk: list[_Job], out, output: str, mu_sc
         return
     inputs = torch.cat([padded[(..., *job.source)] for job in chunk])
     inputs = inputs.contiguous(memory_format=memory_format(model.config.spatial_dims))
-    with autocast(padded.device):
+    with autocast(padded.device, model.config.precision):
         if guides:
             pred = sum(
                 model.network(

@@ -88,8 +88,29 @@ def available_devices() -> list[str]:
     return devices
 
 
-def autocast(device: torch.device):
-    """bf16 autocast on CUDA; a no-op context elsewhere."""
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+def autocast(device: torch.device, precision: str = "auto"):
+    """bf16 autocast where `uses_bfloat16` says so; a no-op context otherwise."""
+    if uses_bfloat16(device, precision):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+def uses_bfloat16(device: torch.device, precision: str) -> bool:
+    """Whether the network runs in bf16 on ``device`` for a config's ``precision``.
+
+    "bfloat16" means yes on CUDA and CPU; "auto" means yes on CUDA GPUs with bf16 support and
+    on CPUs with bf16 matrix units; MPS and "float32" never.
+    """
+    if precision == "float32" or device.type not in ("cuda", "cpu"):
+        return False
+    if precision == "bfloat16":
+        return True
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return cpu_has_bf16_units()
+
+
+def cpu_has_bf16_units() -> bool:
+    """Whether this CPU multiplies bf16 matrices in hardware (Intel AMX tiles)."""
+    check = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    return bool(check is not None and check())

@@ -180,10 +180,10 @@ class _Run:
             batch = self.sampler.sample(self.config.batch_size)
             inputs, loss_set = self._inputs(batch, self.rng)
             self.net.train()
-            with autocast(self.device):
+            with autocast(self.device, self.config.precision):
                 loss = self._loss(batch.noisy, inputs, loss_set, batch.target)
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            distributed.backward(loss)
             self.optimizer.step()
             self.step += 1
             self.loss = float(loss.detach())
@@ -230,7 +230,7 @@ class _Run:
     def _validate(self) -> None:
         batch, noisy = self.val_batch
         self.net.eval()
-        with autocast(self.device):
+        with autocast(self.device, self.config.precision):
             loss = self._loss(noisy, batch.noisy, batch.loss_set, batch.target)
         self.val_loss = float(loss)
         if self.val_loss < self.best_val:
