@@ -293,3 +293,20 @@ def test_bad_noise_settings_exit_2(tmp_path, capsys, extra, contains):
     code = main(["train", str(image), "--out", str(out), *TINY, *extra])
     assert_one_error(capsys, code, contains=contains)
     assert not out.exists()
+
+
+def test_precision_is_stored_by_train_and_overridden_by_denoise(tmp_path, capsys):
+    image = tmp_path / "noisy.tif"
+    tifffile.imwrite(image, noisy((40, 40)))
+    model = tmp_path / "model.safetensors"
+    assert main(["train", str(image), "--out", str(model), "--precision", "float32", *TINY]) == 0
+    capsys.readouterr()
+    assert main(["info", str(model)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["config"]["precision"] == report["history"]["arithmetic"] == "float32"
+    results = []
+    for extra in ([], ["--precision", "bfloat16"]):
+        out = tmp_path / f"out{len(results)}.tif"
+        assert main(["denoise", str(image), "--model", str(model), "--out", str(out), *extra]) == 0
+        results.append(tifffile.imread(out))
+    np.testing.assert_allclose(results[1], results[0], atol=1.0)

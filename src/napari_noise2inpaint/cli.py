@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import sys
@@ -15,14 +16,12 @@ from .checkpoint import load_model, read_metadata
 from .cli_chunked import add_chunk_options, run_denoise_chunked, wants_chunked
 from .cli_terminal import PROG, Progress, check_output, print_notes
 from .cli_train import add_train
-from .config import (
-    DEVICES,
-    INFERENCE_OUTPUTS,
-)
+from .config import DEVICES, INFERENCE_OUTPUTS, PRECISIONS
 from .data import resolve_channel_axis
 from .errors import InputError
 from .inference import iter_denoise
 from .io import read_image, write_tiff
+from .model import TrainedModel
 from .model_card import model_card
 
 
@@ -127,6 +126,11 @@ def _add_denoise(commands) -> None:
     denoise.add_argument("--device", choices=DEVICES, default="auto")
     denoise.add_argument("--output", choices=INFERENCE_OUTPUTS, help="test-time output")
     denoise.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="network arithmetic (default: the model's; auto is bf16 on CUDA and AMX CPUs)",
+    )
+    denoise.add_argument(
         "--noise-sigma",
         type=_sigma,
         help="noise level of IMAGE if it differs from the training data's (a number, or "
@@ -140,9 +144,9 @@ def run_denoise(args: argparse.Namespace) -> int:
     """Denoise one image with a saved model; see ``noise2inpaint denoise --help``."""
     source, out = Path(args.image), Path(args.out)
     if wants_chunked(args):
-        return run_denoise_chunked(args, load_model(args.model))
+        return run_denoise_chunked(args, _load_for_denoising(args))
     check_output(out, [source])
-    model = load_model(args.model)
+    model = _load_for_denoising(args)
     image = read_image(source)
     axis = args.channel_axis if args.channel_axis is not None else model.config.channel_axis
     print_notes([resolve_channel_axis(image, axis)[1]])
@@ -165,6 +169,13 @@ def run_denoise(args: argparse.Namespace) -> int:
     write_tiff(out, result, source=source)
     print(f"Denoised image ({result.shape}, float32) written to {out}")
     return 0
+
+
+def _load_for_denoising(args: argparse.Namespace) -> TrainedModel:
+    model = load_model(args.model)
+    if args.precision is None:
+        return model
+    return dataclasses.replace(model, config=model.config.replace(precision=args.precision))
 
 
 def _sigma(text: str) -> float | str:

@@ -12,7 +12,14 @@ import numpy as np
 from .checkpoint import save_model
 from .cli_chunked import read_training_images
 from .cli_terminal import Progress, check_output, print_notes, stop_on_sigint
-from .config import DEVICES, METHODS, NOISE_MODELS, SPATIAL_DIMS, Noise2InpaintConfig
+from .config import (
+    DEVICES,
+    METHODS,
+    NOISE_MODELS,
+    PRECISIONS,
+    SPATIAL_DIMS,
+    Noise2InpaintConfig,
+)
 from .data import resolve_channel_axis
 from .distributed import is_main_process
 from .errors import InputError
@@ -37,6 +44,7 @@ TRAIN_OPTIONS = (
     ("--lr", "learning_rate", float, "learning rate"),
     ("--channel-axis", "channel_axis", int, "axis holding channels"),
     ("--device", "device", str, "where to train"),
+    ("--precision", "precision", str, "network arithmetic (auto: bf16 on CUDA and AMX CPUs)"),
     ("--seed", "seed", int, "random seed"),
     ("--noise-model", "noise_model", str, "noise statistics of the data-fidelity term"),
     ("--gain", "noise_gain", float, "Poisson-Gaussian gain, variance per intensity unit"),
@@ -45,6 +53,7 @@ TRAIN_OPTIONS = (
 CHOICES = {
     "method": METHODS,
     "device": DEVICES,
+    "precision": PRECISIONS,
     "noise_model": NOISE_MODELS,
     "spatial_dims": SPATIAL_DIMS,
 }

@@ -16,7 +16,7 @@ from .errors import InputError
 from .events import PreviewUpdate, Snapshot, TrainProgress, run_to_end
 from .losses import masked_loss
 from .masks import neighbour_values, random_lambda
-from .model import TrainedModel, autocast, resolve_device
+from .model import TrainedModel, autocast, resolve_device, uses_bfloat16
 from .network import Denoiser
 from .noise import build_noise_model
 from .preview import PreviewSource, denoise_preview
@@ -287,6 +287,9 @@ class _Run:
             "seconds": time.perf_counter() - self.start,
             "stopped_early": bool(stop_event is not None and stop_event.is_set()),
             "device": str(self.device),
+            "arithmetic": "bfloat16"
+            if uses_bfloat16(self.device, self.config.precision)
+            else "float32",
             "processes": distributed.world_size(),
             "patch_size": self.data.patch_size,
             "patch_shape": list(self.data.patch_shape),

@@ -18,12 +18,13 @@ def model():
     return trained
 
 
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
 @pytest.mark.parametrize("output", ["z", "x", "masks"])
-def test_tiled_and_untiled_results_agree(model, output):
+def test_tiled_and_untiled_results_agree(model, output, precision):
     _, noisy = synthetic_scene(200)
     image = noisy[:190, :163]
-    whole = denoise(model, image, output=output)
-    tiled = denoise(model, image, output=output, tile_size=64)
+    whole = denoise(model, image, output=output, precision=precision)
+    tiled = denoise(model, image, output=output, tile_size=64, precision=precision)
     assert np.abs(tiled - whole).max() <= 1e-4 * np.abs(whole).max()
 
 

@@ -127,10 +127,17 @@ def test_stacks_and_channels_all_feed_training(tiny_config):
 
 
 @pytest.mark.slow
-def test_short_cpu_training_raises_psnr_by_at_least_4_db():
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_short_cpu_training_raises_psnr_by_at_least_4_db(precision):
     clean, noisy = synthetic_scene(96, sigma=25)
     config = Noise2InpaintConfig(
-        unrolls=2, features=16, steps=150, batch_size=8, patch_size=48, val_interval=50
+        unrolls=2,
+        features=16,
+        steps=150,
+        batch_size=8,
+        patch_size=48,
+        val_interval=50,
+        precision=precision,
     )
     model = train(noisy, config)
     gain = psnr(denoise(model, noisy), clean) - psnr(noisy, clean)
