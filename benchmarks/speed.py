@@ -37,6 +37,8 @@ def build_parser():
     parser.add_argument("--unrolls", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--patch-size", type=int, default=64)
+    parser.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16"],
+                        help="network arithmetic of the engine rows (auto: bf16 on AMX CPUs)")
     parser.add_argument("--infer-size", type=int, default=2048, help="side of the 2D image")
     parser.add_argument("--stack", type=int, nargs=3, default=[16, 512, 512], help="Z Y X")
     parser.add_argument("--other-threads", type=int, default=None,
@@ -210,7 +212,8 @@ def markdown(payload, args) -> str:
         "# CPU throughput", "",
         f"Training: batch {args.batch_size} of {args.patch_size}x{args.patch_size}, "
         f"{args.seconds:g} s per config (steps/s after {WARMUP_STEPS} warm-up steps, "
-        f"validation every 50 steps included), train400 + sigma 25 noise. Peak RSS: {rss_note}.",
+        f"validation every 50 steps included), train400 + sigma 25 noise; engine precision "
+        f"{args.precision}. Peak RSS: {rss_note}.",
         "", common.md_table(["training config", "threads", "steps/s", "patches/s", "Mpix/s",
                              "steps", "peak RSS MB", "load 1 min"], train_rows), "",
         "Inference (default tile 1024 on CPU, one warm-up call first):", "",
