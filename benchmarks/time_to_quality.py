@@ -300,7 +300,8 @@ def plot(payload: dict, path: Path) -> None:
     )
     ax.set_xlabel("training time (minutes, testing excluded)")
     ax.set_ylabel(f"mean PSNR (dB), {payload['n_test']} BSD68 images")
-    ax.set_title(payload["environment"]["device"], fontsize=8)
+    precision = payload["args"].get("precision", "float32")
+    ax.set_title(f"{payload['environment']['device']}, our engine in {precision}", fontsize=8)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -328,6 +329,8 @@ def markdown(payload: dict, args) -> str:
         else "one training per budget (each with its full schedule)"
     )
     published = ", ".join(f"{k} {v}" for k, v in payload["published"].items())
+    precision = getattr(args, "precision", "float32")  # runs before the option were float32
+    careamics = getattr(args, "careamics_precision", None) or "32 (float32, its default)"
     return "\n".join(
         [
             f"# Time to quality, BSD68 sigma {args.sigma:g} ({payload['environment']['device']})",
@@ -336,7 +339,8 @@ def markdown(payload: dict, args) -> str:
             f"given training time; {mode}; testing excluded from the clock. Trained on "
             f"{payload['n_train']} train400 images + noise; batch {args.batch_size} of "
             f"{args.patch_size}x{args.patch_size}, {args.features} features, N2I "
-            f"K={args.unrolls}. Noisy input {payload['noisy_psnr']:.2f} dB. Published (longer "
+            f"K={args.unrolls}; our engine's precision {precision}, CAREamics' {careamics}. "
+            f"Noisy input {payload['noisy_psnr']:.2f} dB. Published (longer "
             f"training): {published}.",
             "",
             common.md_table(headers, rows),

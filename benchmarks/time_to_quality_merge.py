@@ -44,9 +44,11 @@ def merge(payloads: list[dict]) -> dict:
     merged["runs"] = {m: r for p in payloads for m, r in p["runs"].items()}
     merged["time_to_target"] = {m: t for p in payloads for m, t in p["time_to_target"].items()}
     merged["args"]["checkpoints"] = sorted({b for p in payloads for b in p["args"]["checkpoints"]})
-    n2i_args = [p["args"] for p in payloads if "n2i" in p["runs"]]
-    if n2i_args:  # the table's header names N2I's unrolls
-        merged["args"]["unrolls"] = n2i_args[0]["unrolls"]
+    # the table's header names N2I's unrolls and CAREamics' precision
+    for method, key in (("n2i", "unrolls"), ("careamics", "careamics_precision")):
+        sources = [p["args"] for p in payloads if method in p["runs"]]
+        if sources:
+            merged["args"][key] = sources[0].get(key)
     merged["sources"] = [
         {"methods": list(p["runs"]), "environment": p["environment"], "args": p["args"]}
         for p in payloads
