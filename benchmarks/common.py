@@ -23,6 +23,7 @@ from scipy.ndimage import gaussian_filter
 from skimage.metrics import structural_similarity
 
 from napari_noise2inpaint import Noise2InpaintConfig, __version__, train
+from napari_noise2inpaint.config import PRECISIONS
 
 REPO = Path(__file__).resolve().parent.parent
 GAUSS_SIGMAS = np.round(np.arange(0.3, 4.01, 0.1), 2)
@@ -46,7 +47,11 @@ def add_model_args(parser: argparse.ArgumentParser, features: int = 32, unrolls:
     parser.add_argument("--unrolls", type=int, default=unrolls)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--patch-size", type=int, default=64)
-    parser.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16"],
+    add_precision_arg(parser)
+
+
+def add_precision_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--precision", default="auto", choices=list(PRECISIONS),
                         help="network arithmetic (auto: bf16 on CUDA and on CPUs with AMX)")
 
 
@@ -67,7 +72,7 @@ def model_config(args, method: str = "n2i", **changes) -> Noise2InpaintConfig:
     """Config from the common model arguments; ``changes`` override them."""
     base = {"method": method, "features": args.features, "unrolls": args.unrolls,
             "batch_size": args.batch_size, "patch_size": args.patch_size, "seed": args.seed,
-            "device": "cpu", "precision": getattr(args, "precision", "auto")}
+            "device": "cpu", "precision": args.precision}
     base.update(changes)
     return Noise2InpaintConfig(**base)
 

@@ -28,8 +28,7 @@ def build_parser():
                         help="comma-separated method:unrolls:features")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--patch-size", type=int, default=64)
-    parser.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16"],
-                        help="network arithmetic (auto: bf16 on CUDA and on CPUs with AMX)")
+    common.add_precision_arg(parser)
     return parser
 
 

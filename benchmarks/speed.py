@@ -37,8 +37,7 @@ def build_parser():
     parser.add_argument("--unrolls", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--patch-size", type=int, default=64)
-    parser.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16"],
-                        help="network arithmetic of the engine rows (auto: bf16 on AMX CPUs)")
+    common.add_precision_arg(parser)
     parser.add_argument("--infer-size", type=int, default=2048, help="side of the 2D image")
     parser.add_argument("--stack", type=int, nargs=3, default=[16, 512, 512], help="Z Y X")
     parser.add_argument("--other-threads", type=int, default=None,

@@ -32,6 +32,7 @@ def build_parser():
     parser.add_argument("--sigma", type=float, default=25.0, help="synthetic noise level")
     parser.add_argument("--features", type=int, default=16)
     parser.add_argument("--unrolls", type=int, default=2)
+    common.add_precision_arg(parser)
     parser.add_argument("--batch-2d", type=int, default=8, help="2D: patches per step")
     parser.add_argument("--patch-size", type=int, default=64, help="2D patch side")
     parser.add_argument("--batch-3d", type=int, default=2, help="3D: patches per step")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import json
 import os
 import sys
@@ -21,7 +20,6 @@ from .data import resolve_channel_axis
 from .errors import InputError
 from .inference import iter_denoise
 from .io import read_image, write_tiff
-from .model import TrainedModel
 from .model_card import model_card
 
 
@@ -144,9 +142,9 @@ def run_denoise(args: argparse.Namespace) -> int:
     """Denoise one image with a saved model; see ``noise2inpaint denoise --help``."""
     source, out = Path(args.image), Path(args.out)
     if wants_chunked(args):
-        return run_denoise_chunked(args, _load_for_denoising(args))
+        return run_denoise_chunked(args, load_model(args.model).with_precision(args.precision))
     check_output(out, [source])
-    model = _load_for_denoising(args)
+    model = load_model(args.model).with_precision(args.precision)
     image = read_image(source)
     axis = args.channel_axis if args.channel_axis is not None else model.config.channel_axis
     print_notes([resolve_channel_axis(image, axis)[1]])
@@ -169,13 +167,6 @@ def run_denoise(args: argparse.Namespace) -> int:
     write_tiff(out, result, source=source)
     print(f"Denoised image ({result.shape}, float32) written to {out}")
     return 0
-
-
-def _load_for_denoising(args: argparse.Namespace) -> TrainedModel:
-    model = load_model(args.model)
-    if args.precision is None:
-        return model
-    return dataclasses.replace(model, config=model.config.replace(precision=args.precision))
 
 
 def _sigma(text: str) -> float | str:

@@ -107,8 +107,9 @@ class Noise2InpaintConfig:
     precision : {"auto", "float32", "bfloat16"}
         Arithmetic of the network (training and denoising). "auto" is bfloat16 autocast on
         CUDA GPUs that support it and on CPUs with bf16 matrix units (Intel AMX), where it is
-        2-3x faster; float32 elsewhere. "float32" makes tiled and chunked results agree with
-        whole-image results to float precision. MPS always runs float32.
+        2-3x faster; float32 elsewhere. bf16 results differ from float32 ones by a few percent
+        of what the network changes, so use "float32" to compare runs across machines. MPS
+        always runs float32.
     """
 
     method: str = "n2i"

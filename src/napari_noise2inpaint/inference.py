@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 from collections.abc import Generator, Iterator
@@ -92,8 +91,7 @@ def iter_denoise(
         float32 array of the input's shape, in the input's intensity scale.
     """
     image = check_array(image)
-    if precision is not None:
-        model = dataclasses.replace(model, config=model.config.replace(precision=precision))
+    model = model.with_precision(precision)
     axis, _ = resolve_channel_axis(image, channel_axis)
     planes, layout = to_planes(image, axis)
     means, stds = broadcast_statistics(model.means, model.stds, planes.shape[0])

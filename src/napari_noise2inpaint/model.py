@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,12 @@ class TrainedModel:
 
         return denoise(self, image, **kwargs)
 
+    def with_precision(self, precision: str | None) -> TrainedModel:
+        """Return a copy whose config has ``precision`` (the network is shared); None: self."""
+        if precision is None:
+            return self
+        return dataclasses.replace(self, config=self.config.replace(precision=precision))
+
     def save(self, path: str) -> None:
         """Write the model to a safetensors file; see :func:`napari_noise2inpaint.save_model`."""
         from .checkpoint import save_model
@@ -88,7 +95,7 @@ def available_devices() -> list[str]:
     return devices
 
 
-def autocast(device: torch.device, precision: str = "auto"):
+def autocast(device: torch.device, precision: str):
     """bf16 autocast where `uses_bfloat16` says so; a no-op context otherwise."""
     if uses_bfloat16(device, precision):
         return torch.autocast(device.type, dtype=torch.bfloat16)
