@@ -205,6 +205,44 @@ class Noise2InpaintConfig:
         return dataclasses.replace(self, **changes)
 
 
+# Lighter start values for machines without an accelerator: K=2 with 16 features and a 2-minute
+# limit gives a visible result in minutes on a CPU (benchmarks/results/single_image.md: +6.9 dB in
+# 60 s where K=5 gave +2.5 dB).
+CPU_START = {"unrolls": 2, "features": 16, "batch_size": 8, "steps": 1000, "time_limit": 120}
+
+
+def start_config(device: str = "auto") -> Noise2InpaintConfig:
+    """Return the start values for training on ``device``: the defaults, lighter on a CPU.
+
+    The widget's fields, the command line's ``train`` and the API share these start values;
+    explicitly chosen settings replace them.
+
+    Parameters
+    ----------
+    device : {"auto", "cpu", "cuda", "mps"}
+        Where training will run; "auto" looks at what this machine has (CUDA, then MPS, then
+        the CPU).
+
+    Returns
+    -------
+    Noise2InpaintConfig
+        ``Noise2InpaintConfig(device=device)`` with an accelerator; on a CPU, K=2 unrolls,
+        16 features, batches of 8 and 1000 steps within 2 minutes.
+
+    Raises
+    ------
+    InputError
+        ``device`` is not one of the names above.
+    """
+    _check_choice("device", device, DEVICES)
+    config = Noise2InpaintConfig(device=device)
+    if device == "auto":
+        from .model import available_devices  # model imports this module
+
+        device = available_devices()[0]
+    return config.replace(**CPU_START) if device == "cpu" else config
+
+
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise InputError(f"{name} must be one of {', '.join(choices)}; got {value!r}.")
