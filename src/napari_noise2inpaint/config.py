@@ -237,9 +237,9 @@ def start_config(device: str = "auto") -> Noise2InpaintConfig:
     _check_choice("device", device, DEVICES)
     config = Noise2InpaintConfig(device=device)
     if device == "auto":
-        from .model import available_devices  # model imports this module
+        from . import devices  # torch, imported only when asked
 
-        device = available_devices()[0]
+        device = devices.available_devices()[0]
     return config.replace(**CPU_START) if device == "cpu" else config
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from .config import Noise2InpaintConfig
+from .devices import available_devices
 from .network import Denoiser
 
 
@@ -81,18 +82,6 @@ def resolve_device(name: str) -> torch.device:
             f"Device {name!r} is not available here; available: {', '.join(available)}."
         )
     return torch.device(name)
-
-
-def available_devices() -> list[str]:
-    """Devices usable on this machine, best first (CUDA, then MPS, then CPU)."""
-    devices = []
-    if torch.cuda.is_available():
-        devices.append("cuda")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        devices.append("mps")
-    devices.append("cpu")
-    return devices
 
 
 def autocast(device: torch.device, precision: str):

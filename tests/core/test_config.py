@@ -1,6 +1,6 @@
 import pytest
 
-from napari_noise2inpaint import model as model_module
+from napari_noise2inpaint import devices
 from napari_noise2inpaint.config import Noise2InpaintConfig, start_config
 from napari_noise2inpaint.errors import InputError
 
@@ -20,7 +20,7 @@ def test_start_config_keeps_the_defaults_on_an_accelerator(device):
     ("available", "unrolls"), [(["cpu"], 2), (["cuda", "cpu"], 5), (["mps", "cpu"], 5)]
 )
 def test_start_config_auto_looks_at_the_machine(monkeypatch, available, unrolls):
-    monkeypatch.setattr(model_module, "available_devices", lambda: available)
+    monkeypatch.setattr(devices, "available_devices", lambda: available)
     config = start_config()
     assert config.unrolls == unrolls and config.device == "auto"
 
