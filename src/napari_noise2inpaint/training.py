@@ -10,7 +10,8 @@ from collections.abc import Generator, Sequence
 
 import torch
 
-from . import __version__, distributed
+from . import distributed
+from ._version import __version__
 from .config import Noise2InpaintConfig
 from .errors import InputError
 from .events import PreviewUpdate, Snapshot, TrainProgress, run_to_end
@@ -20,6 +21,7 @@ from .model import TrainedModel, autocast, resolve_device, uses_bfloat16
 from .network import Denoiser
 from .noise import build_noise_model
 from .preview import PreviewSource, denoise_preview
+from .prior import check_init, config_for_init, start_name
 from .sampling import PatchBatch, PatchSampler
 from .structured import blind_spot_for
 from .training_data import TrainingData, prepare_training_data
@@ -37,6 +39,7 @@ def iter_train(
     stop_event: threading.Event | None = None,
     preview: PreviewSource | None = None,
     snapshot_at_s: Sequence[float] = (),
+    init: TrainedModel | None = None,
 ) -> Generator[TrainEvent, None, TrainedModel]:
     """Train a denoiser, yielding a :class:`TrainProgress` after every step.
 
@@ -59,6 +62,13 @@ def iter_train(
         Training times (seconds) at which a :class:`Snapshot` of the current model is yielded,
         e.g. to test quality against training time; time spent by the consumer on a snapshot
         is not counted as training time.
+    init : TrainedModel, optional
+        Start from this model's weights (the built-in prior, ``load_model("builtin")``, to
+        adapt it to ``images``; or a saved model, to continue its training) instead of random
+        ones. Its architecture must match ``config`` (see
+        :func:`napari_noise2inpaint.prior.config_for_init`); with ``config=None`` it is taken
+        from ``init``. With ``keep_weights="best"`` the starting weights are kept when
+        training does not improve the validation loss.
 
     Returns
     -------
@@ -66,9 +76,13 @@ def iter_train(
         The weights with the best validation loss, or the last ones with
         ``config.keep_weights="last"``; ``history`` records both losses.
     """
+    config_was_default = config is None
     config = config or Noise2InpaintConfig()
+    if init is not None:
+        config = config_for_init(config, init) if config_was_default else config
+        check_init(config, init)
     data = prepare_training_data(images, config, targets, validation)
-    run = _Run(data, distributed.setup(resolve_device(config.device)))
+    run = _Run(data, distributed.setup(resolve_device(config.device)), init)
     try:
         yield from run.loop(stop_event, preview, sorted(snapshot_at_s))
         return run.finish(stop_event)
@@ -84,7 +98,7 @@ def train(images, config: Noise2InpaintConfig | None = None, **kwargs) -> Traine
 class _Run:
     """State of one training run; kept private so that only the generator drives it."""
 
-    def __init__(self, data: TrainingData, device: torch.device):
+    def __init__(self, data: TrainingData, device: torch.device, init: TrainedModel | None):
         config = self.config = data.config
         self.data = data
         self.device = device
@@ -121,7 +135,18 @@ class _Run:
         self.step = 0
         self.loss = math.nan
         self.val_loss: float | None = None
+        self.start_name = start_name(init)
+        self.init_steps = init.history.get("steps", 0) if init is not None else 0
+        if init is not None:
+            self._load_start(init)
         self.start = time.perf_counter()
+
+    def _load_start(self, init: TrainedModel) -> None:
+        """Copy the starting weights and make them the best so far (kept unless beaten)."""
+        self.net.regularizers.load_state_dict(init.network.regularizers.state_dict())
+        with torch.no_grad():
+            self.net.mu_raw.copy_(init.network.mu_raw)
+        self._validate()
 
     def _validation_batch(self, to_device, n_sets) -> tuple[PatchBatch, torch.Tensor]:
         val_rng = torch.Generator(self.device).manual_seed(self.config.seed + 2)
@@ -286,6 +311,8 @@ class _Run:
             "kept_weights": "last" if keep_last else "best",
             "seconds": time.perf_counter() - self.start,
             "stopped_early": bool(stop_event is not None and stop_event.is_set()),
+            "start": self.start_name,
+            "start_steps": self.init_steps,
             "device": str(self.device),
             "arithmetic": "bfloat16"
             if uses_bfloat16(self.device, self.config.precision)

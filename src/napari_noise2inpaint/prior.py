@@ -1,0 +1,94 @@
+"""The built-in prior and starting training from a model (adaptation and resume).
+
+The prior is an N2I network trained on clean images with synthetic noise of many levels (see
+:mod:`napari_noise2inpaint.prior_training` and ``priors/n2i_prior.md``). It denoises at once;
+:func:`napari_noise2inpaint.iter_train` with ``init=`` adapts it (or any saved model) to the
+user's data, self-supervised.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import InputError
+
+if TYPE_CHECKING:
+    from .config import Noise2InpaintConfig
+    from .model import TrainedModel
+
+BUILTIN = "builtin"
+PRIOR_FILE = Path(__file__).parent / "priors" / "n2i_prior.safetensors"
+ARCHITECTURE_FIELDS = (
+    "method",
+    "unrolls",
+    "features",
+    "depth",
+    "spatial_dims",
+    "shared_regularizer",
+)
+
+
+def load_builtin_prior() -> TrainedModel:
+    """Load the prior shipped with the package.
+
+    Returns
+    -------
+    TrainedModel
+        A blind N2I model that normalises every image by its own statistics.
+
+    Raises
+    ------
+    InputError
+        The package was installed without its prior file.
+    """
+    if not PRIOR_FILE.is_file():
+        raise InputError(f"The built-in prior is missing from this installation ({PRIOR_FILE}).")
+    from .loading import load_model
+
+    return load_model(PRIOR_FILE)
+
+
+def config_for_init(config: Noise2InpaintConfig, init: TrainedModel) -> Noise2InpaintConfig:
+    """Return ``config`` with the architecture of the model that training starts from.
+
+    Parameters
+    ----------
+    config : Noise2InpaintConfig
+        The training settings (rho, length, learning rate, noise model, ...).
+    init : TrainedModel
+        The starting model; its method, unrolls, features, depth, spatial dimensions and
+        regulariser sharing replace the config's.
+
+    Returns
+    -------
+    Noise2InpaintConfig
+    """
+    return config.replace(**{name: getattr(init.config, name) for name in ARCHITECTURE_FIELDS})
+
+
+def check_init(config: Noise2InpaintConfig, init: TrainedModel) -> None:
+    """Raise InputError when ``config`` asks for another architecture than ``init`` has."""
+    differences = [
+        f"{name} {getattr(init.config, name)!r} (settings: {getattr(config, name)!r})"
+        for name in ARCHITECTURE_FIELDS
+        if getattr(config, name) != getattr(init.config, name)
+    ]
+    if differences:
+        raise InputError(
+            "The starting model does not match the settings: it has "
+            + ", ".join(differences)
+            + "; start from scratch or use the model's architecture."
+        )
+
+
+def start_name(init: TrainedModel | None) -> str:
+    """How a run started, for histories and layer names: "scratch", "prior" or "model"."""
+    if init is None:
+        return "scratch"
+    return "prior" if init.history.get("normalisation") == "per_image" else "model"
+
+
+def uses_own_statistics(model: TrainedModel) -> bool:
+    """Whether ``model`` normalises each image by its own mean and std (the prior does)."""
+    return model.history.get("normalisation") == "per_image"

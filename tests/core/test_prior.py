@@ -1,0 +1,117 @@
+"""Starting training from a model (prior adaptation, resume) and the prior's training recipe."""
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from napari_noise2inpaint import Noise2InpaintConfig, denoise, train
+from napari_noise2inpaint.errors import InputError
+from napari_noise2inpaint.events import run_to_end
+from napari_noise2inpaint.prior import config_for_init, uses_own_statistics
+from napari_noise2inpaint.prior_training import (
+    PriorRecipe,
+    iter_train_prior,
+    load_training_state,
+    make_batch,
+    prior_model,
+    save_training_state,
+)
+
+TINY = Noise2InpaintConfig(
+    unrolls=2,
+    features=8,
+    batch_size=4,
+    patch_size=32,
+    steps=3,
+    val_interval=1,
+    seed=1,
+    precision="float32",
+)
+
+
+def _image(seed=0, size=64):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    clean = 100 + 80 * (np.hypot(yy - size / 2, xx - size / 2) < size / 4)
+    return (clean + rng.normal(0, 20, clean.shape)).astype(np.float32)
+
+
+def _weights(model):
+    return {k: v.clone() for k, v in model.network.state_dict().items()}
+
+
+@pytest.fixture(scope="module")
+def start_model():
+    return train(_image(), TINY)
+
+
+def test_stopping_before_the_first_step_returns_the_starting_weights(start_model):
+    stop = threading.Event()
+    stop.set()
+    model = train(_image(1), TINY.replace(seed=5), init=start_model, stop_event=stop)
+    assert model.history["steps"] == 0
+    assert model.history["start"] == "model"
+    for key, value in _weights(start_model).items():
+        assert torch.equal(model.network.state_dict()[key], value), key
+
+
+def test_training_from_a_model_continues_it(start_model):
+    model = train(_image(1), TINY.replace(keep_weights="last", seed=5), init=start_model)
+    assert model.history["start_steps"] == start_model.history["steps"]
+    changed = [
+        not torch.equal(model.network.state_dict()[k], v) for k, v in _weights(start_model).items()
+    ]
+    assert any(changed)
+
+
+def test_a_mismatched_architecture_is_refused_in_one_sentence(start_model):
+    with pytest.raises(InputError, match="does not match.*features 8 \\(settings: 16\\)"):
+        train(_image(1), TINY.replace(features=16), init=start_model)
+
+
+def test_without_a_config_the_architecture_comes_from_the_starting_model(start_model):
+    config = config_for_init(Noise2InpaintConfig(), start_model)
+    assert (config.unrolls, config.features) == (2, 8)
+    assert config.rho == Noise2InpaintConfig().rho
+
+
+def test_per_image_normalisation_follows_intensity_changes(start_model):
+    per_image = type(start_model)(
+        start_model.network, start_model.config, [0.0], [1.0], {"normalisation": "per_image"}
+    )
+    assert uses_own_statistics(per_image)
+    image = _image(2)
+    base = denoise(per_image, image)
+    shifted = denoise(per_image, 3 * image + 1000)
+    np.testing.assert_allclose(shifted, 3 * base + 1000, rtol=1e-4, atol=1e-2)
+
+
+def _clean_images():
+    rng = np.random.default_rng(0)
+    return [rng.random((96, 96)).astype(np.float32) for _ in range(3)]
+
+
+def test_prior_batches_depend_only_on_the_generator():
+    images = _clean_images()
+    a = make_batch(images, 2, 32, torch.Generator().manual_seed(3))
+    b = make_batch(images, 2, 32, torch.Generator().manual_seed(3))
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    assert a[0].shape == (2, 1, 32, 32)
+    assert abs(float(a[0].mean())) < 1.0  # normalised by its noisy region
+
+
+def test_prior_training_in_stages_equals_one_run(tmp_path, monkeypatch):
+    monkeypatch.setattr("napari_noise2inpaint.prior_training.PRIOR_CONFIG", TINY.replace(seed=0))
+    images, recipe = _clean_images(), PriorRecipe(total_steps=4, seed=2)
+    whole = run_to_end(iter_train_prior(images, recipe))
+    half = run_to_end(iter_train_prior(images, recipe, stage_steps=2))
+    save_training_state(half, recipe, tmp_path / "state.safetensors")
+    resumed = load_training_state(tmp_path / "state.safetensors", recipe)
+    staged = run_to_end(iter_train_prior(images, recipe, resumed))
+    assert staged["step"] == whole["step"] == 4
+    for key, value in whole["network"].items():
+        torch.testing.assert_close(staged["network"][key], value)
+    model = prior_model(staged, recipe, {"data": []})
+    assert uses_own_statistics(model) and model.history["steps"] == 4
