@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import os
 import signal
@@ -13,8 +14,10 @@ import torch
 from PIL import Image
 from safetensors.torch import save_file
 
-from napari_noise2inpaint import cli, cli_train
+from napari_noise2inpaint import cli
 from napari_noise2inpaint.cli import main
+from napari_noise2inpaint.cli import train as cli_train
+from napari_noise2inpaint.config import Noise2InpaintConfig, start_config
 
 TINY = ["--features", "4", "--unrolls", "1", "--steps", "2", "--batch", "2", "--patch", "16"]
 
@@ -236,19 +239,37 @@ def test_supervised_with_targets(tmp_path):
     assert main([*args, "--steps", "1"]) == 0 and model.is_file()
 
 
+def train_config(*extra):
+    return cli_train.train_config(
+        cli.build_parser().parse_args(["train", "a.tif", "--out", "m", *extra])
+    )
+
+
 @pytest.mark.parametrize(
     ("extra", "steps", "epochs", "limit"),
     [
-        ([], 400, None, None),
+        (["--device", "cuda"], 400, None, None),
+        (["--device", "cpu"], 1000, None, 120),
         (["--epochs", "2"], None, 2.0, None),
         (["--time-limit", "60"], None, None, 60.0),
         (["--steps", "7", "--time-limit", "60"], 7, None, 60.0),
     ],
 )
 def test_training_length_options(extra, steps, epochs, limit):
-    args = cli.build_parser().parse_args(["train", "a.tif", "--out", "m", *extra])
-    config = cli_train.train_config(args)
+    config = train_config(*extra)
     assert (config.steps, config.epochs, config.time_limit) == (steps, epochs, limit)
+
+
+def test_train_starts_from_the_start_values_of_the_device_and_flags_win():
+    assert train_config("--device", "cuda") == start_config("cuda")
+    assert train_config("--device", "cpu") == start_config("cpu")
+    config = train_config("--device", "cpu", "--unrolls", "4", "--batch-size", "3")
+    assert (config.unrolls, config.batch_size, config.features) == (4, 3, 16)
+
+
+def test_every_config_field_is_a_train_option():
+    args = cli.build_parser().parse_args(["train", "a.tif", "--out", "m"])
+    assert {f.name for f in dataclasses.fields(Noise2InpaintConfig)} <= set(vars(args))
 
 
 def test_noise_models_on_the_command_line(tmp_path, capsys):

@@ -18,6 +18,18 @@ NOISE_MODELS = ("gaussian", "poisson_gaussian", "correlated")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "float32", "bfloat16")
 SPATIAL_DIMS = (2, 3)
+# the fields that take one of a few values, and those values
+CHOICES = {
+    "method": METHODS,
+    "loss": LOSSES,
+    "hole_fill": HOLE_FILLS,
+    "inference_output": INFERENCE_OUTPUTS,
+    "keep_weights": KEEP_WEIGHTS,
+    "noise_model": NOISE_MODELS,
+    "device": DEVICES,
+    "precision": PRECISIONS,
+    "spatial_dims": SPATIAL_DIMS,
+}
 
 
 @dataclass
@@ -149,14 +161,8 @@ class Noise2InpaintConfig:
     precision: str = "auto"
 
     def __post_init__(self) -> None:
-        _check_choice("method", self.method, METHODS)
-        _check_choice("loss", self.loss, LOSSES)
-        _check_choice("hole_fill", self.hole_fill, HOLE_FILLS)
-        _check_choice("inference_output", self.inference_output, INFERENCE_OUTPUTS)
-        _check_choice("device", self.device, DEVICES)
-        _check_choice("precision", self.precision, PRECISIONS)
-        _check_choice("keep_weights", self.keep_weights, KEEP_WEIGHTS)
-        _check_choice("noise_model", self.noise_model, NOISE_MODELS)
+        for name, choices in CHOICES.items():
+            _check_choice(name, getattr(self, name), choices)
         _check_noise(self)
         if not 0 < self.rho <= 0.5:
             raise InputError(f"rho must be in (0, 0.5], got {self.rho}.")
@@ -243,9 +249,11 @@ def start_config(device: str = "auto") -> Noise2InpaintConfig:
     return config.replace(**CPU_START) if device == "cpu" else config
 
 
-def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+def _check_choice(name: str, value: object, choices: tuple) -> None:
     if value not in choices:
-        raise InputError(f"{name} must be one of {', '.join(choices)}; got {value!r}.")
+        names = [str(choice) for choice in choices]
+        allowed = " or ".join(names) if len(names) == 2 else f"one of {', '.join(names)}"
+        raise InputError(f"{name} must be {allowed}, got {value!r}.")
 
 
 def _check_noise(config: Noise2InpaintConfig) -> None:
@@ -268,8 +276,6 @@ def _check_noise(config: Noise2InpaintConfig) -> None:
 
 
 def _check_volume(config: Noise2InpaintConfig) -> None:
-    if config.spatial_dims not in SPATIAL_DIMS:
-        raise InputError(f"spatial_dims must be 2 or 3, got {config.spatial_dims!r}.")
     multiple = 2**config.depth
     if config.patch_depth < multiple or config.patch_depth % multiple:
         raise InputError(

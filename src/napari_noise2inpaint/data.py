@@ -76,7 +76,7 @@ def resolve_channel_axis(array: np.ndarray, channel_axis: int | None) -> tuple[i
                 f"channel_axis {channel_axis} does not exist in an array of shape {array.shape}."
             )
         axis = channel_axis % array.ndim
-        if axis >= array.ndim - 2 and array.ndim > 2:
+        if axis >= array.ndim - 2:
             if array.ndim == 3 and axis == 2:
                 return axis, ""
             raise InputError("The channel axis cannot be one of the two image (Y, X) axes.")

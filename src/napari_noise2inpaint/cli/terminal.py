@@ -1,4 +1,4 @@
-"""Terminal helpers of the command line: a lazy progress bar and Ctrl-C handling."""
+"""Terminal helpers of the command line: a lazy progress bar, event draining, stop signals."""
 
 from __future__ import annotations
 
@@ -6,14 +6,13 @@ import contextlib
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Callable, Generator, Iterator
+from typing import TypeVar
 
 from tqdm import tqdm
 
-from .errors import InputError
-
 PROG = "noise2inpaint"
+Result = TypeVar("Result")
 
 
 class Progress:
@@ -44,9 +43,36 @@ class Progress:
             self.bar.close()
 
 
+def drain(generator: Generator[object, None, Result], on_event: Callable[[object], None]) -> Result:
+    """Pass every event of a progress generator to ``on_event``; return the generator's value.
+
+    Parameters
+    ----------
+    generator : generator
+        A generator of progress events that returns a result (training, denoising).
+    on_event : callable
+        Called with every event, e.g. to move a progress bar.
+
+    Returns
+    -------
+    object
+        What the generator returned.
+    """
+    while True:
+        try:
+            event = next(generator)
+        except StopIteration as done:
+            return done.value
+        on_event(event)
+
+
 @contextlib.contextmanager
-def stop_on_sigint(stop: threading.Event) -> Iterator[None]:
-    """Make the first Ctrl-C set ``stop`` (training ends and saves); a second one aborts."""
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """Make the first Ctrl-C or SIGTERM set ``stop`` (training ends and saves); a second aborts.
+
+    The handlers that were installed before are restored afterwards; a signal that the caller
+    ignores (``SIG_IGN``, as for background jobs) stays ignored.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -55,30 +81,22 @@ def stop_on_sigint(stop: threading.Event) -> Iterator[None]:
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
         tqdm.write(
-            f"{PROG}: stopping after this step and saving the model so far "
+            f"{PROG}: {name}: stopping after this step and saving the model so far "
             "(Ctrl-C again to abort without saving)",
             file=sys.stderr,
         )
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {}
+    for number in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(number) is not signal.SIG_IGN:
+            previous[number] = signal.signal(number, handler)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def check_output(out: Path, inputs: Sequence[Path]) -> None:
-    """Refuse an output path that is one of the inputs or lies in a missing folder."""
-    for path in inputs:
-        if out.resolve() == path.resolve() or (
-            out.exists() and path.exists() and out.samefile(path)
-        ):
-            raise InputError(f"--out {out} is an input file; choose another output path.")
-    if not out.parent.is_dir():
-        raise InputError(f"Cannot write {out}: folder {out.parent} does not exist.")
-    if out.is_dir():
-        raise InputError(f"--out {out} is a folder; give a file name.")
+        for number, old in previous.items():
+            signal.signal(number, old)
 
 
 def print_notes(notes) -> set[str]:

@@ -9,12 +9,20 @@ import shutil
 import sys
 from pathlib import Path
 
-from .chunked import denoise_lazy, iter_denoise_chunks, plan_chunks, store_on_cluster
-from .cli_terminal import PROG, Progress
-from .errors import InputError
-from .io import read_image
-from .model import TrainedModel
-from .ome_zarr import create_ome_zarr, default_axes, is_zarr_path, open_lazy
+from napari_noise2inpaint.chunked import (
+    denoise_lazy,
+    iter_denoise_chunks,
+    plan_chunks,
+    store_on_cluster,
+)
+from napari_noise2inpaint.errors import InputError
+from napari_noise2inpaint.io import read_image
+from napari_noise2inpaint.model import TrainedModel
+from napari_noise2inpaint.ome_zarr import create_ome_zarr, default_axes, is_zarr_path, open_lazy
+
+from .outputs import check_output
+from .terminal import PROG, Progress, drain
+from .values import non_negative_integer, scheduler_address, sizes
 
 
 def add_chunk_options(parser: argparse.ArgumentParser) -> None:
@@ -23,13 +31,16 @@ def add_chunk_options(parser: argparse.ArgumentParser) -> None:
         "large data", "used when IMAGE or --out is a zarr store (OME-Zarr is written)"
     )
     group.add_argument(
-        "--chunks", type=_sizes, help="chunk shape, one size per axis, e.g. 1,1024,1024"
+        "--chunks", type=sizes, help="chunk shape, one size per axis, e.g. 1,1024,1024"
     )
     group.add_argument(
-        "--halo", type=int, help="context pixels around each chunk (default: the network's reach)"
+        "--halo",
+        type=non_negative_integer,
+        help="context pixels around each chunk (default: the network's reach)",
     )
     group.add_argument(
         "--scheduler",
+        type=scheduler_address,
         metavar="ADDRESS",
         help="run the chunks on a dask.distributed scheduler, e.g. tcp://host:8786 "
         "(the output must be on storage every worker can reach)",
@@ -49,7 +60,8 @@ def run_denoise_chunked(args: argparse.Namespace, model: TrainedModel) -> int:
             f"--out {out}: chunked denoising writes OME-Zarr; use a name ending .zarr."
         )
     if out.exists():
-        raise InputError(f"--out {out} already exists; choose a new output path.")
+        raise InputError(f"--out {out} already exists; an OME-Zarr store is never replaced.")
+    check_output(out, [Path(args.image), Path(args.model)])
     if isinstance(args.noise_sigma, str):
         raise InputError("--noise-sigma must be a number for chunked denoising.")
     with open_lazy(args.image) as source:
@@ -86,8 +98,7 @@ def _denoise_source(args, model: TrainedModel, source, out: Path) -> int:
         else:
             with contextlib.closing(Progress("denoise", "chunk")) as bar:
                 chunks = iter_denoise_chunks(model, source.data, target, plan=plan, **options)
-                for event in chunks:
-                    bar.update(event.done, event.total)
+                drain(chunks, lambda event: bar.update(event.done, event.total))
         os.replace(partial, out)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
@@ -104,13 +115,3 @@ def _axes(known: str | None, ndim: int, channel_axis: int | None) -> str:
 def read_training_images(paths: list[str]) -> list:
     """Read training images; zarr stores stay lazy (large ones are trained on random crops)."""
     return [open_lazy(p).data if is_zarr_path(p) else read_image(p) for p in paths]
-
-
-def _sizes(text: str) -> tuple[int, ...]:
-    try:
-        sizes = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected sizes like 1,1024,1024, got {text!r}") from None
-    if any(size < 1 for size in sizes):
-        raise argparse.ArgumentTypeError(f"chunk sizes must be positive, got {text!r}")
-    return sizes

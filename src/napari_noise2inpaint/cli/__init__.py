@@ -1,0 +1,75 @@
+"""Command-line interface: ``noise2inpaint train | denoise | info | export``."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Sequence
+
+from napari_noise2inpaint._version import __version__
+from napari_noise2inpaint.errors import InputError
+
+from .denoise import add_denoise
+from .models import add_export, add_info
+from .terminal import PROG
+from .train import add_train
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return the exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name; defaults to ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        0 on success, 2 for bad input or usage, 130 when interrupted outside training
+        (or before its first step).
+    """
+    try:
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exit_:
+            return exit_.code if isinstance(exit_.code, int) else 2
+        return args.func(args)
+    except BrokenPipeError:  # e.g. `noise2inpaint info model | head`
+        _silence_stdout()
+        return 1
+    except (InputError, OSError) as error:
+        message = " ".join(str(error).split()) or type(error).__name__
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _silence_stdout() -> None:
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with the train, denoise, info and export subcommands.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Self-supervised denoising with Noise2Inpaint."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_train(commands)
+    add_denoise(commands)
+    add_info(commands)
+    add_export(commands)
+    return parser

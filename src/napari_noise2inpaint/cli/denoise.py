@@ -1,0 +1,74 @@
+"""The ``denoise`` subcommand: one image in memory, or chunk by chunk for zarr stores."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from pathlib import Path
+
+from napari_noise2inpaint.config import DEVICES, INFERENCE_OUTPUTS, PRECISIONS
+from napari_noise2inpaint.data import resolve_channel_axis
+from napari_noise2inpaint.inference import iter_denoise
+from napari_noise2inpaint.io import read_image, write_tiff
+from napari_noise2inpaint.loading import load_model
+
+from .chunked import add_chunk_options, run_denoise_chunked, wants_chunked
+from .outputs import check_output
+from .terminal import Progress, drain, print_notes
+from .values import integer, noise_sigma
+
+
+def add_denoise(commands) -> None:
+    """Add the ``denoise`` subcommand to ``commands`` (an argparse subparsers object)."""
+    denoise = commands.add_parser("denoise", help="denoise an image with a trained model")
+    denoise.add_argument(
+        "image", metavar="IMAGE", help="noisy TIFF/PNG/JPEG image or stack, or a zarr store"
+    )
+    denoise.add_argument(
+        "--model", required=True, help="a .safetensors model file or exported .zip package"
+    )
+    denoise.add_argument(
+        "--out", required=True, help="float32 TIFF file to write, or a new .zarr (OME-Zarr)"
+    )
+    denoise.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    denoise.add_argument("--channel-axis", type=integer, help="axis holding channels")
+    denoise.add_argument("--device", choices=DEVICES, default="auto")
+    denoise.add_argument("--output", choices=INFERENCE_OUTPUTS, help="test-time output")
+    denoise.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="network arithmetic (default: the model's; auto is bf16 on CUDA and AMX CPUs)",
+    )
+    denoise.add_argument(
+        "--noise-sigma",
+        type=noise_sigma,
+        help="noise level of IMAGE if it differs from the training data's (a positive number, "
+        "or 'estimate'): rescales mu (white-noise N2I models)",
+    )
+    add_chunk_options(denoise)
+    denoise.set_defaults(func=run_denoise)
+
+
+def run_denoise(args: argparse.Namespace) -> int:
+    """Denoise one image with a saved model; see ``noise2inpaint denoise --help``."""
+    source, out = Path(args.image), Path(args.out)
+    if wants_chunked(args):
+        return run_denoise_chunked(args, load_model(args.model).with_precision(args.precision))
+    check_output(out, [source, Path(args.model)], overwrite=args.overwrite)
+    model = load_model(args.model).with_precision(args.precision)
+    image = read_image(source)
+    axis = args.channel_axis if args.channel_axis is not None else model.config.channel_axis
+    print_notes([resolve_channel_axis(image, axis)[1]])
+    generator = iter_denoise(
+        model,
+        image,
+        channel_axis=axis,
+        output=args.output,
+        device=args.device,
+        noise_sigma=args.noise_sigma,
+    )
+    with contextlib.closing(Progress("denoise", "tile")) as bar:
+        result = drain(generator, lambda event: bar.update(event.done, event.total))
+    write_tiff(out, result, source=source)
+    print(f"Denoised image ({result.shape}, float32) written to {out}")
+    return 0

@@ -1,0 +1,149 @@
+"""The ``train`` subcommand: options, config, progress bar, saving and summary."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from napari_noise2inpaint.checkpoint import save_model
+from napari_noise2inpaint.config import Noise2InpaintConfig, start_config
+from napari_noise2inpaint.data import resolve_channel_axis
+from napari_noise2inpaint.distributed import is_main_process
+from napari_noise2inpaint.errors import InputError
+from napari_noise2inpaint.events import TrainProgress, run_to_end
+from napari_noise2inpaint.io import read_image
+from napari_noise2inpaint.training import iter_train
+
+from .chunked import read_training_images
+from .outputs import check_output
+from .terminal import PROG, Progress, drain, print_notes, stop_on_signals
+from .train_options import add_config_options, given_values
+from .values import integer
+
+
+def add_train(commands) -> None:
+    """Add the ``train`` subcommand to ``commands`` (an argparse subparsers object)."""
+    train = commands.add_parser("train", help="train a denoiser on noisy images")
+    train.add_argument(
+        "images", nargs="+", metavar="IMAGE", help="noisy TIFF/PNG/JPEG images or zarr stores"
+    )
+    train.add_argument("--out", required=True, metavar="MODEL", help="model file to write")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    train.add_argument("--target", nargs="+", metavar="CLEAN", help="clean images (supervised)")
+    add_config_options(train)
+    train.add_argument(
+        "--noise-region",
+        nargs=4,
+        type=integer,
+        metavar=("Y0", "Y1", "X0", "X1"),
+        help="background rectangle of the first image for the correlated-noise estimate",
+    )
+    train.add_argument(
+        "--noise-kernel",
+        metavar="FILE",
+        help="text file with the noise autocorrelation kernel (odd sides; centre = variance)",
+    )
+    train.set_defaults(func=run_train)
+
+
+def train_config(args: argparse.Namespace) -> Noise2InpaintConfig:
+    """Build the training config: the device's start values, replaced by the options given.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments of the ``train`` subcommand.
+
+    Returns
+    -------
+    Noise2InpaintConfig
+    """
+    fields = given_values(args)
+    if args.noise_region is not None:
+        fields["noise_region"] = list(args.noise_region)
+    if args.noise_kernel is not None:
+        fields["noise_kernel"] = _read_kernel(args.noise_kernel)
+    return start_config(fields.get("device", "auto")).replace(**fields)
+
+
+def _read_kernel(path: str) -> list[list[float]]:
+    try:
+        kernel = np.atleast_2d(np.loadtxt(path, dtype=np.float64))
+    except (OSError, ValueError) as error:
+        raise InputError(f"Cannot read the noise kernel from {path}: {error}") from None
+    return kernel.tolist()
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Train on the given images and save the model; see ``noise2inpaint train --help``."""
+    config = train_config(args)
+    if (config.method == "supervised") != bool(args.target):
+        raise InputError(
+            "--method supervised needs clean images (--target CLEAN ...)"
+            if args.target is None
+            else "--target is only used with --method supervised."
+        )
+    out = Path(args.out)
+    reads = [*args.images, *(args.target or []), args.noise_kernel]
+    check_output(out, [Path(p) for p in reads if p is not None], overwrite=args.overwrite)
+    images = read_training_images(args.images)
+    targets = [read_image(p) for p in args.target] if args.target else None
+    main = is_main_process()
+    notes = [resolve_channel_axis(a, config.channel_axis)[1] for a in images] if main else []
+    shown = print_notes(notes)
+    stop = threading.Event()
+    generator = iter_train(images, config, targets=targets, stop_event=stop)
+    if not main:  # another torchrun process: it trains in step with rank 0, which saves the model
+        with stop_on_signals(stop):
+            run_to_end(generator)
+        return 0
+    with stop_on_signals(stop), contextlib.closing(Progress("train", "step")) as bar:
+        model = drain(generator, lambda event: _show(event, bar))
+    print_notes(n for n in model.history.get("notes", []) if n not in shown)
+    return _save(model, out)
+
+
+def _show(event, bar: Progress) -> None:
+    if not isinstance(event, TrainProgress):
+        return  # previews and snapshots: the command line does not ask for them
+    postfix = {"loss": f"{event.loss:.4g}"}
+    if event.val_loss is not None:
+        postfix["val"] = f"{event.val_loss:.4g}"
+    if event.mu is not None:
+        postfix["mu"] = f"{event.mu:.3g}"
+    if event.eta_s is not None:
+        postfix["eta"] = f"{event.eta_s:.0f}s"
+    bar.update(event.step, event.total_steps, postfix)
+
+
+def _save(model, out: Path) -> int:
+    history = model.history
+    if history.get("stopped_early") and not history.get("steps"):
+        print(f"{PROG}: interrupted before the first step; no model saved", file=sys.stderr)
+        return 130
+    save_model(model, out)
+    if history.get("stopped_early"):
+        print(f"Training interrupted at step {history['steps']}; saved the model trained so far.")
+    print(f"Model saved to {out}")
+    print(_summary(model))
+    return 0
+
+
+def _summary(model) -> str:
+    history = model.history
+    config = model.config
+    parts = [
+        f"{config.method}",
+        f"{history.get('steps', '?')} steps ({history.get('epochs', 0):.2f} epochs)",
+        f"{history.get('seconds', 0):.1f} s on {history.get('device', '?')}",
+        f"final loss {history.get('final_loss', float('nan')):.4g}",
+        f"best val loss {history.get('best_val_loss', float('nan')):.4g}",
+    ]
+    if config.method == "n2i":
+        parts.append(f"mu {model.mu:.3g}")
+    return "Summary: " + ", ".join(parts)
