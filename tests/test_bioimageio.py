@@ -1,11 +1,13 @@
 """BioImage Model Zoo export and model cards (CPU, tiny models, offline)."""
 
 import gc
+import importlib
 import json
 import socket
 import sys
 import warnings
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,6 +29,9 @@ from napari_noise2inpaint.cli import main
 from napari_noise2inpaint.model_card import card_markdown, model_card
 
 pytest.importorskip("bioimageio.core")
+
+# exported by napari-noise2inpaint 0.1.0 (features 2, depth 1, K 1), before modules moved
+OLD_PACKAGE = Path(__file__).parent / "data" / "bioimageio_package_v0.1.0.zip"
 
 TINY = {"steps": 2, "features": 4, "unrolls": 2, "batch_size": 2, "patch_size": 16}
 # torch deprecates torch.jit in favour of torch.export; bioimageio.core loads TorchScript with it
@@ -125,6 +130,28 @@ def test_load_model_reads_our_package(package, model):
     assert loaded.history["steps"] == 2 and loaded.data_info["dtype"] == "float32"
     image = _noisy((40, 36), seed=2)
     np.testing.assert_array_equal(denoise(loaded, image), denoise(model, image))
+
+
+@UNCLOSED
+def test_a_package_exported_before_still_loads_and_runs(offline):
+    """Its rdf names ``napari_noise2inpaint.bioimageio_arch``: that path must keep working."""
+    from bioimageio.spec import load_model_description
+
+    arch = load_model_description(OLD_PACKAGE, perform_io_checks=False)
+    arch = arch.weights.pytorch_state_dict.architecture
+    assert arch.import_from == "napari_noise2inpaint.bioimageio_arch"
+    pipeline = getattr(importlib.import_module(arch.import_from), arch.callable)(**arch.kwargs)
+    with zipfile.ZipFile(OLD_PACKAGE) as archive:
+        state = torch.load(archive.open("weights_state_dict.pt"), weights_only=True)
+        test_in = np.load(archive.open("test_input.npy"))
+        test_out = np.load(archive.open("test_output.npy"))
+    pipeline.load_state_dict(state)
+    with torch.no_grad():
+        np.testing.assert_allclose(pipeline(torch.from_numpy(test_in)).numpy(), test_out, atol=1e-4)
+    model = load_model(OLD_PACKAGE)
+    assert model.config.features == 2 and model.history["steps"] == 2
+    denoised = denoise(model, test_in[0, 0], device="cpu", precision="float32")
+    np.testing.assert_allclose(denoised, test_out[0, 0], rtol=1e-5, atol=1e-3)
 
 
 def test_model_card_and_info(model, tmp_path, capsys):

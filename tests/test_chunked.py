@@ -8,11 +8,12 @@ import torch
 import zarr
 
 from napari_noise2inpaint import chunked, denoise, load_model, save_model, train
-from napari_noise2inpaint.checkpoint import model_from_bytes, model_to_bytes
+from napari_noise2inpaint.checkpoint import model_to_bytes
 from napari_noise2inpaint.chunked import denoise_lazy, iter_denoise_chunks, plan_chunks
 from napari_noise2inpaint.cli import main
 from napari_noise2inpaint.crops import training_crops
 from napari_noise2inpaint.errors import InputError
+from napari_noise2inpaint.loading import model_from_bytes
 from napari_noise2inpaint.ome_zarr import create_ome_zarr, open_lazy
 
 

@@ -10,20 +10,22 @@ Examples
 (64, 64)
 """
 
-__version__ = "0.1.0"
-
-from .checkpoint import load_model, read_metadata, save_model  # noqa: E402
-from .chunked import denoise_lazy, iter_denoise_chunks, plan_chunks  # noqa: E402
-from .config import Noise2InpaintConfig  # noqa: E402
-from .crops import training_crops  # noqa: E402
-from .errors import InputError, ModelFileError  # noqa: E402
-from .events import DenoiseProgress, PreviewUpdate, Snapshot, TrainProgress  # noqa: E402
-from .inference import denoise, iter_denoise  # noqa: E402
-from .model import TrainedModel, available_devices  # noqa: E402
-from .preview import PreviewSource  # noqa: E402
-from .training import iter_train, train  # noqa: E402
+from ._version import __version__
+from .checkpoint import read_metadata, save_model
+from .chunked import denoise_lazy, iter_denoise_chunks, plan_chunks
+from .config import Noise2InpaintConfig
+from .crops import training_crops
+from .devices import available_devices
+from .errors import InputError, ModelFileError
+from .events import DenoiseProgress, PreviewUpdate, Snapshot, TrainProgress
+from .inference import denoise, iter_denoise
+from .loading import load_model
+from .model import TrainedModel
+from .preview import PreviewSource
+from .training import iter_train, train
 
 __all__ = [
+    "__version__",
     "DenoiseProgress",
     "InputError",
     "ModelFileError",

@@ -1,32 +1,27 @@
-"""The whole inference pipeline as one module (raw intensities in and out), and its loader.
+"""The whole inference pipeline as one module (raw intensities in and out).
 
 :class:`Noise2InpaintPipeline` is the architecture named by exported BioImage Model Zoo packages
 (``import_from="napari_noise2inpaint.bioimageio_arch"``); it wraps the library's
 :class:`~napari_noise2inpaint.network.Denoiser`, so the package holds weights, not a copy of the
-network's code.
+network's code. This module path is named by every exported package: keep it (or a
+re-export of :class:`Noise2InpaintPipeline` under it) when moving code. Packages are read back
+by :func:`napari_noise2inpaint.loading.load_bioimageio`.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-import zipfile
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
-from .config import Noise2InpaintConfig
-from .errors import ModelFileError
-from .model import TrainedModel
+from .model_schema import parse_config
 from .network import Denoiser
 from .noise import build_noise_model
 
-INFO_FILE = "noise2inpaint.json"
-STATE_DICT_FILE = "weights_state_dict.pt"
-MODEL_FILE = "noise2inpaint.safetensors"
+if TYPE_CHECKING:
+    from .model import TrainedModel
 
 
 class Noise2InpaintPipeline(nn.Module):
@@ -59,7 +54,7 @@ class Noise2InpaintPipeline(nn.Module):
         output: str | None = None,
     ):
         super().__init__()
-        self.config = Noise2InpaintConfig.from_json(json.dumps(config))
+        self.config = parse_config(json.dumps(config), "The pipeline's config")
         if len(means) != len(stds) or not means:
             raise ValueError("means and stds must be non-empty lists of the same length.")
         noise = build_noise_model(self.config, means[0], stds[0])
@@ -83,7 +78,7 @@ class Noise2InpaintPipeline(nn.Module):
         return denoised * self.std + self.mean
 
 
-def pipeline_kwargs(model) -> dict[str, Any]:
+def pipeline_kwargs(model: TrainedModel) -> dict[str, Any]:
     """Keyword arguments that rebuild ``model`` as a :class:`Noise2InpaintPipeline`.
 
     Parameters
@@ -105,78 +100,8 @@ def pipeline_kwargs(model) -> dict[str, Any]:
     }
 
 
-def build_pipeline(model) -> Noise2InpaintPipeline:
+def build_pipeline(model: TrainedModel) -> Noise2InpaintPipeline:
     """Wrap a trained model's network (weights copied) in a :class:`Noise2InpaintPipeline`."""
     pipeline = Noise2InpaintPipeline(**pipeline_kwargs(model))
     pipeline.network.load_state_dict(model.network.state_dict(), strict=True)
     return pipeline.eval()
-
-
-def package_metadata(path: str | os.PathLike) -> dict:
-    """Format and version strings of an exported package, like ``read_metadata`` of a file.
-
-    Parameters
-    ----------
-    path : str or path-like
-        The ``.zip`` package.
-
-    Returns
-    -------
-    dict
-        ``format``, ``format_version`` and ``package_version``, ``torch_version``,
-        ``numpy_version`` (the versions that exported it).
-    """
-    info = _read_info(Path(path))
-    keys = ("format", "format_version", "package_version", "torch_version", "numpy_version")
-    return {key: info.get(key) for key in keys}
-
-
-def _read_info(path: Path) -> dict:
-    if not path.is_file():
-        raise ModelFileError(f"Model file {path} does not exist.")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            info = json.loads(archive.read(INFO_FILE))
-    except KeyError:
-        info = None
-    except (zipfile.BadZipFile, ValueError, OSError) as error:
-        raise ModelFileError(f"{path} is not a readable model package ({error}).") from None
-    if not isinstance(info, dict):
-        raise ModelFileError(
-            f"{path} is not a bioimage.io package exported by napari-noise2inpaint."
-        )
-    return info
-
-
-def load_bioimageio(path: str | os.PathLike) -> TrainedModel:
-    """Load a package written by :func:`export_bioimageio` (``bioimageio`` not needed).
-
-    Parameters
-    ----------
-    path : str or path-like
-        The ``.zip`` package.
-
-    Returns
-    -------
-    TrainedModel
-        The model, with its config, normalisation, history and training-data info.
-
-    Raises
-    ------
-    ModelFileError
-        The file is missing, not a zip, or not a package exported by napari-noise2inpaint.
-    """
-    from .checkpoint import load_model
-
-    path = Path(path)
-    info = _read_info(path)
-    # our own safetensors model file travels in the package: no torch.load of the .pt weights
-    try:
-        with zipfile.ZipFile(path) as archive:
-            data = archive.read(info.get("model_file", MODEL_FILE))
-    except (zipfile.BadZipFile, KeyError, OSError) as error:
-        raise ModelFileError(f"{path} is not a readable model package ({error}).") from None
-    with tempfile.TemporaryDirectory(prefix="n2i-package-") as folder:
-        model_path = Path(folder) / MODEL_FILE
-        model_path.write_bytes(data)
-        return load_model(model_path)

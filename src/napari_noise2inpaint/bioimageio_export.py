@@ -23,26 +23,25 @@ import numpy as np
 import tifffile
 import torch
 
-from . import __version__
-from .bioimageio_arch import (  # noqa: F401 (load_bioimageio, package_metadata: public here)
-    INFO_FILE,
-    MODEL_FILE,
-    STATE_DICT_FILE,
-    Noise2InpaintPipeline,
-    build_pipeline,
-    load_bioimageio,
-    package_metadata,
-    pipeline_kwargs,
-)
+from ._version import __version__
+from .bioimageio_arch import Noise2InpaintPipeline, build_pipeline, pipeline_kwargs
 from .checkpoint import save_model
 from .errors import InputError, ModelFileError
+from .loading import load_bioimageio  # noqa: F401 (public here)
 from .model import TrainedModel
 from .model_card import CITATION, CITATION_DOI, card_markdown, cover_image, model_card
+from .packages import (  # noqa: F401 (package_metadata: public here)
+    INFO_FILE,
+    MODEL_FILE,
+    PACKAGE_FORMAT,
+    PACKAGE_FORMAT_VERSION,
+    STATE_DICT_FILE,
+    package_metadata,
+)
 
 TORCHSCRIPT_FILE = "weights_torchscript.pt"
 TEST_SIDE = 64
 MIN_SIZE_STEPS = 4  # smallest accepted Y, X: 4 * 2 ** depth
-PACKAGE_FORMAT = "1"
 
 
 def export_bioimageio(
@@ -230,8 +229,8 @@ def _size_note(model: TrainedModel, shape, fixed: bool) -> str:
 
 def _package_info(model: TrainedModel, card: dict) -> dict:
     return {
-        "format": "napari-noise2inpaint-bioimageio",
-        "format_version": PACKAGE_FORMAT,
+        "format": PACKAGE_FORMAT,
+        "format_version": PACKAGE_FORMAT_VERSION,
         "package_version": __version__,
         "torch_version": torch.__version__,
         "numpy_version": np.__version__,

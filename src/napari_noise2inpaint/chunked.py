@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 import dask.array as da
 import numpy as np
 
-from .checkpoint import model_from_bytes, model_to_bytes
+from .checkpoint import model_to_bytes
 from .errors import InputError
 from .events import DenoiseProgress
+from .inference import denoise
+from .loading import model_from_bytes
 from .model import TrainedModel
 
 DEFAULT_CHUNK = {2: 1024, 3: 128}
@@ -207,8 +209,6 @@ def _denoise_block(block: np.ndarray, *, model_bytes: bytes, key: str, options: 
 
 
 def _denoise_array(model: TrainedModel, block: np.ndarray, options: dict) -> np.ndarray:
-    from .inference import denoise
-
     return denoise(model, block, **options).astype(np.float32, copy=False)
 
 

@@ -6,6 +6,7 @@ import itertools
 import math
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -18,12 +19,15 @@ from .data import (
     to_planes,
     volume_depth,
 )
+from .devices import autocast, resolve_device
 from .errors import InputError
 from .events import DenoiseProgress, run_to_end
 from .masks import neighbour_values, random_lambda
-from .model import TrainedModel, autocast, resolve_device
 from .noise_estimation import MAX_ESTIMATE_PLANES, estimate_sigma
 from .unet import memory_format, reflect_pad
+
+if TYPE_CHECKING:
+    from .model import TrainedModel
 
 DEFAULT_TILE = {"cpu": 1024, "cuda": 2048, "mps": 1024}
 # 3D models: tile depth, and voxels per tile, which set the Y-X side (large for thin stacks)

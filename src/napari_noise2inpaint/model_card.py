@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from . import __version__
+from ._version import __version__
 
 METHOD_NAMES = {
     "n2i": "Noise2Inpaint (self-supervised, unrolled inpainting)",

@@ -3,10 +3,16 @@ import pytest
 import torch
 from conftest import synthetic_scene
 
-from napari_noise2inpaint import Noise2InpaintConfig, denoise, load_model, save_model, train
-from napari_noise2inpaint import model as model_module
+from napari_noise2inpaint import (
+    Noise2InpaintConfig,
+    denoise,
+    devices,
+    load_model,
+    save_model,
+    train,
+)
+from napari_noise2inpaint.devices import uses_bfloat16
 from napari_noise2inpaint.errors import InputError
-from napari_noise2inpaint.model import uses_bfloat16
 
 
 def test_auto_precision_follows_the_hardware(monkeypatch):
@@ -15,7 +21,7 @@ def test_auto_precision_follows_the_hardware(monkeypatch):
     assert uses_bfloat16(cpu, "bfloat16")
     assert not uses_bfloat16(torch.device("mps"), "bfloat16")
     for has_units in (True, False):
-        monkeypatch.setattr(model_module, "cpu_has_bf16_units", lambda has=has_units: has)
+        monkeypatch.setattr(devices, "cpu_has_bf16_units", lambda has=has_units: has)
         assert uses_bfloat16(cpu, "auto") is has_units
 
 

@@ -1,0 +1,117 @@
+"""Report import circles among the package's modules and its longest functions (ast only).
+
+Usage: ``python scripts/import_cycles.py [package folder]``. Every ``import`` counts: at module
+level, inside functions and under ``TYPE_CHECKING``, since each one ties two modules together.
+Importing the package itself (``from . import x``) counts as importing ``__init__``.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+DEFAULT_PACKAGE = Path(__file__).resolve().parents[1] / "src" / "napari_noise2inpaint"
+
+
+def module_names(package: Path) -> dict[str, Path]:
+    """Dotted names (relative to the package, "" for ``__init__``) of every module file."""
+    names = {}
+    for path in sorted(package.rglob("*.py")):
+        parts = list(path.relative_to(package).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        names[".".join(parts)] = path
+    return names
+
+
+def imported_modules(name: str, path: Path, known: set[str]) -> set[str]:
+    """Return the package modules ``name`` imports (relative and absolute imports)."""
+    is_package = path.name == "__init__.py"
+    here = name.split(".") if name else []
+    package = here if is_package else here[:-1]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            target = _absolute_target(node, package)
+            for alias in node.names if target is not None else ():
+                candidate = ".".join([*target, alias.name])
+                found.add(candidate if candidate in known else ".".join(target))
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[0] == DEFAULT_PACKAGE.name:
+                    found.add(".".join(parts[1:]))
+    return {module for module in found if module in known and module != name}
+
+
+def _absolute_target(node: ast.ImportFrom, package: list[str]) -> list[str] | None:
+    """Return the imported module's parts relative to the package, or None outside the package."""
+    module = node.module.split(".") if node.module else []
+    if node.level:
+        return [*package[: len(package) - (node.level - 1)], *module]
+    if module and module[0] == DEFAULT_PACKAGE.name:
+        return module[1:]
+    return None
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    result = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for child in graph[node]:
+            if child not in index:
+                visit(child)
+                low[node] = min(low[node], low[child])
+            elif child in stack:
+                low[node] = min(low[node], index[child])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                result.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return result
+
+
+def longest_functions(names: dict[str, Path], count: int = 5) -> list[tuple[int, str]]:
+    """Return the ``count`` longest functions as (lines, name), docstrings included."""
+    lengths = []
+    for name, path in names.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = node.end_lineno - node.lineno + 1
+                lengths.append((lines, f"{name or '__init__'}.{node.name}"))
+    return sorted(lengths, reverse=True)[:count]
+
+
+def main() -> None:
+    """Print the modules in import circles and the longest functions."""
+    package = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_PACKAGE
+    names = module_names(package)
+    graph = {name: imported_modules(name, path, set(names)) for name, path in names.items()}
+    found = cycles(graph)
+    members = sorted({module for component in found for module in component})
+    print(f"modules: {len(names)}; in an import circle: {len(members)}")
+    for component in found:
+        print("  circle:", " <-> ".join(module or "__init__" for module in component))
+    print("longest functions:")
+    for lines, name in longest_functions(names):
+        print(f"  {lines:4d}  {name}")
+
+
+if __name__ == "__main__":
+    main()
