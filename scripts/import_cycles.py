@@ -1,8 +1,9 @@
 """Report import circles among the package's modules and its longest functions (ast only).
 
-Usage: ``python scripts/import_cycles.py [package folder]``. Every ``import`` counts: at module
-level, inside functions and under ``TYPE_CHECKING``, since each one ties two modules together.
-Importing the package itself (``from . import x``) counts as importing ``__init__``.
+Usage: ``python scripts/import_cycles.py [package folder]``. Every ``import`` counts, at module
+level and inside functions; circles are reported twice, with and without the imports under
+``if TYPE_CHECKING:`` (which never run: they only name types). Importing the package itself
+(``from . import __version__``) counts as importing ``__init__``.
 """
 
 from __future__ import annotations
@@ -25,13 +26,17 @@ def module_names(package: Path) -> dict[str, Path]:
     return names
 
 
-def imported_modules(name: str, path: Path, known: set[str]) -> set[str]:
-    """Return the package modules ``name`` imports (relative and absolute imports)."""
+def imported_modules(name: str, path: Path, known: set[str], types: bool = True) -> set[str]:
+    """Return the package modules ``name`` imports; ``types``: with TYPE_CHECKING imports."""
     is_package = path.name == "__init__.py"
     here = name.split(".") if name else []
     package = here if is_package else here[:-1]
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped = set() if types else _type_checking_nodes(tree)
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
         if isinstance(node, ast.ImportFrom):
             target = _absolute_target(node, package)
             for alias in node.names if target is not None else ():
@@ -43,6 +48,15 @@ def imported_modules(name: str, path: Path, known: set[str]) -> set[str]:
                 if parts[0] == DEFAULT_PACKAGE.name:
                     found.add(".".join(parts[1:]))
     return {module for module in found if module in known and module != name}
+
+
+def _type_checking_nodes(tree: ast.AST) -> set[int]:
+    """Return the ids of the nodes inside ``if TYPE_CHECKING:`` blocks."""
+    inside = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING"):
+            inside.update(id(child) for statement in node.body for child in ast.walk(statement))
+    return inside
 
 
 def _absolute_target(node: ast.ImportFrom, package: list[str]) -> list[str] | None:
@@ -102,12 +116,16 @@ def main() -> None:
     """Print the modules in import circles and the longest functions."""
     package = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_PACKAGE
     names = module_names(package)
-    graph = {name: imported_modules(name, path, set(names)) for name, path in names.items()}
-    found = cycles(graph)
-    members = sorted({module for component in found for module in component})
-    print(f"modules: {len(names)}; in an import circle: {len(members)}")
-    for component in found:
-        print("  circle:", " <-> ".join(module or "__init__" for module in component))
+    print(f"modules: {len(names)}")
+    for types, label in ((True, "all imports"), (False, "without TYPE_CHECKING imports")):
+        graph = {
+            name: imported_modules(name, path, set(names), types) for name, path in names.items()
+        }
+        found = cycles(graph)
+        members = sorted({module for component in found for module in component})
+        print(f"{label}: {len(members)} modules in an import circle")
+        for component in found:
+            print("  circle:", " <-> ".join(module or "__init__" for module in component))
     print("longest functions:")
     for lines, name in longest_functions(names):
         print(f"  {lines:4d}  {name}")
