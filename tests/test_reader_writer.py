@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import tifffile
 
 from napari_noise2inpaint._reader import get_reader, read_tiff
@@ -79,3 +80,34 @@ def test_non_imagej_dtype_round_trip_keeps_scale_and_labels(tmp_path):
     np.testing.assert_array_equal(read, data)
     np.testing.assert_allclose(kwargs["scale"], meta["scale"])
     assert kwargs["axis_labels"] == meta["axis_labels"]
+
+
+def test_rgb_layer_round_trip_keeps_colour_axis_and_scale(tmp_path):
+    data = np.random.default_rng(1).integers(0, 255, (9, 11, 3), dtype=np.uint8)
+    path = str(tmp_path / "rgb.tif")
+    write_image(path, data, {"scale": (0.5, 0.25), "rgb": True, "axis_labels": ("y", "x")})
+    [(read, kwargs, _)] = read_tiff(path)
+    np.testing.assert_array_equal(read, data)
+    assert kwargs["rgb"] and kwargs["scale"] == (0.5, 0.25)
+    assert kwargs["axis_labels"] == ("y", "x")
+
+
+def test_time_series_keeps_frame_interval_and_dtype(tmp_path):
+    data = np.arange(4 * 2 * 6 * 7, dtype=np.uint16).reshape(4, 2, 6, 7)
+    path = str(tmp_path / "movie.tif")
+    write_image(
+        path, data, {"scale": (3.0, 2.0, 0.5, 0.5), "units": ("second",) + ("micrometer",) * 3}
+    )
+    with tifffile.TiffFile(path) as tif:
+        assert tif.is_imagej and tif.imagej_metadata["finterval"] == 3.0
+        assert tif.imagej_metadata["unit"] == "micron"
+    [(read, kwargs, _)] = read_tiff(path)
+    assert read.dtype == np.uint16
+    np.testing.assert_allclose(kwargs["scale"], (3.0, 2.0, 0.5, 0.5))
+
+
+def test_writer_refuses_a_missing_folder_in_one_sentence(tmp_path):
+    from napari_noise2inpaint.errors import InputError
+
+    with pytest.raises(InputError, match="does not exist"):
+        write_image(str(tmp_path / "nowhere" / "a.tif"), np.zeros((4, 4), np.float32), {})

@@ -1,4 +1,4 @@
-"""Reading images (TIFF, PNG, JPEG) and writing float32 TIFF results atomically."""
+"""Reading images (TIFF, PNG, JPEG) and writing TIFFs atomically (results and napari layers)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from .errors import InputError
 TIFF_SUFFIXES = (".tif", ".tiff")
 PILLOW_SUFFIXES = (".png", ".jpg", ".jpeg")
 IMAGEJ_ORDER = "TZCYX"
+IMAGEJ_DTYPES = (np.uint8, np.uint16, np.float32)
+IMAGEJ_UNITS = {"micrometer": "micron", "nanometer": "nm", "millimeter": "mm"}
 _READ_ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError, RuntimeError, zlib.error)
 # Pillow modes converted before reading: palette and bilevel images to plain RGB(A)/gray.
 _PILLOW_CONVERT = {"1": "L", "P": "RGBA", "PA": "RGBA", "LA": "L", "CMYK": "RGB", "YCbCr": "RGB"}
@@ -84,27 +86,38 @@ def write_tiff(
     scale: Sequence[float] | None = None,
     axes: str | None = None,
     source: str | os.PathLike | None = None,
+    dtype: np.dtype | type | None = np.float32,
+    unit: str | None = None,
+    labels: Sequence[str] | None = None,
 ) -> Path:
-    """Write ``array`` as a float32 TIFF, atomically (no half-written file on failure).
+    """Write ``array`` as a TIFF, atomically (no half-written file on failure).
 
-    The file is ImageJ-compatible (hyperstack metadata) when the axes allow it, that is
-    when they are an ordered subset of TZCYX; otherwise a plain tifffile "shaped" TIFF is
-    written that reads back with the same shape.
+    The one TIFF writer of the package (command line and napari). The file is
+    ImageJ-compatible (hyperstack metadata) when the axes allow it, that is when they are an
+    ordered subset of TZCYX, and the dtype is uint8, uint16 or float32; otherwise a plain
+    tifffile "shaped" TIFF is written that reads back with the same shape, scale and labels.
 
     Parameters
     ----------
     path : str or path-like
         Destination file; its folder must exist.
     array : array_like
-        Image data, at least 2D; converted to float32.
+        Image data, at least 2D.
     scale : sequence of float, optional
-        Pixel size along every axis (as napari's layer scale); Y and X become the TIFF
-        resolution and Z the ImageJ slice spacing.
+        Pixel size along every axis but an RGB(A) sample axis S (as napari's layer scale);
+        Y and X become the TIFF resolution, Z the ImageJ slice spacing and T its frame
+        interval.
     axes : str, optional
         One letter per axis, e.g. "ZYX"; guessed from the shape when omitted (a trailing
-        axis of size 3 or 4 on 3D data is taken as channels of an RGB(A) image).
+        axis of size 3 or 4 on 3D data is taken as channels of an RGB(A) image, "S").
     source : str or path-like, optional
         The input file the data came from; writing over it is refused.
+    dtype : numpy dtype or None
+        Data type written (float32 by default, for results); None keeps the array's.
+    unit : str, optional
+        Unit of the spatial pixel sizes (e.g. "micrometer"), stored for ImageJ.
+    labels : sequence of str, optional
+        Axis names (as napari's ``axis_labels``), stored in plain TIFFs.
 
     Returns
     -------
@@ -117,12 +130,12 @@ def write_tiff(
         Bad shape, axes or scale, missing folder, or ``path`` is the ``source`` file.
     """
     path = Path(path)
-    data = np.ascontiguousarray(array, dtype=np.float32)
+    data = np.ascontiguousarray(array, dtype=dtype)
     if source is not None and _same_file(path, Path(source)):
         raise InputError(f"Refusing to overwrite the input image {source}; choose another --out.")
     if not path.parent.is_dir():
         raise InputError(f"Cannot write {path}: folder {path.parent} does not exist.")
-    options = _tiff_options(data, axes, scale)
+    options = _tiff_options(data, axes, scale, unit, labels)
     tmp = _new_temp_file(path)
     try:
         tifffile.imwrite(tmp, data, **options)
@@ -168,27 +181,39 @@ def guess_axes(shape: Sequence[int]) -> str:
     return known.get(len(shape), "Q" * (len(shape) - 5) + "TZCYX")
 
 
-def _tiff_options(data: np.ndarray, axes: str | None, scale: Sequence[float] | None) -> dict:
+def _tiff_options(data: np.ndarray, axes, scale, unit, labels) -> dict:
     if data.ndim < 2 or data.size == 0:
         raise InputError(f"Cannot write an image of shape {data.shape} as TIFF.")
     axes = (axes or guess_axes(data.shape)).upper()
     if len(axes) != data.ndim or len(set(axes)) != len(axes):
         raise InputError(f"axes {axes!r} do not match an array of shape {data.shape}.")
-    imagej = axes.endswith("YX") and "".join(a for a in IMAGEJ_ORDER if a in axes) == axes
+    imagej = (
+        axes.endswith("YX")
+        and "".join(a for a in IMAGEJ_ORDER if a in axes) == axes
+        and data.dtype.type in IMAGEJ_DTYPES
+    )
     metadata: dict = {"axes": axes}
     options: dict = {"photometric": "minisblack", "metadata": metadata}
     if imagej:
         options["imagej"] = True
+        if unit:
+            metadata["unit"] = IMAGEJ_UNITS.get(unit, unit)
     elif axes[-1] not in "YX" and data.shape[-1] <= 4:
         options["planarconfig"] = "contig"
+    if labels is not None and not imagej:
+        metadata["axis_labels"] = [str(label) for label in labels]
     if scale is not None:
-        _add_scale(options, metadata, axes, [float(s) for s in scale], imagej)
+        _add_scale(options, axes.replace("S", ""), [float(s) for s in scale], imagej)
     return options
 
 
-def _add_scale(options: dict, metadata: dict, axes: str, scale: list, imagej: bool) -> None:
+def _add_scale(options: dict, axes: str, scale: list, imagej: bool) -> None:
     if len(scale) != len(axes) or min(scale) <= 0 or not {"Y", "X"} <= set(axes):
         raise InputError(f"scale must have {len(axes)} positive values, got {scale}.")
     options["resolution"] = (1 / scale[axes.index("X")], 1 / scale[axes.index("Y")])
-    if imagej and "Z" in axes:
-        metadata["spacing"] = scale[axes.index("Z")]
+    metadata = options["metadata"]
+    if not imagej:
+        metadata["scale"] = scale
+    for axis, key in (("Z", "spacing"), ("T", "finterval")):
+        if imagej and axis in axes:
+            metadata[key] = scale[axes.index(axis)]
