@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import InputError
+from .config_rules import check_choice, check_config
 
 METHODS = ("n2i", "n2v", "supervised")
 LOSSES = ("mse", "l1l2")
@@ -42,8 +42,9 @@ class Noise2InpaintConfig:
         Noise2Inpaint, Noise2Void (blind-spot baseline) or supervised training on clean targets.
         All three train the same U-Net.
     rho : float
-        Fraction of pixels in the loss set Lambda, 0 < rho <= 0.5. Pixels are partitioned into
-        ``round(1 / rho)`` equal random sets, so the effective fraction is ``1 / round(1 / rho)``.
+        Fraction of pixels in the loss set Lambda, from 0.004 to 0.5. Pixels are partitioned
+        into L = ``round(1 / rho)`` equal random sets (:attr:`n_sets`), so training and
+        mask-averaged denoising both hide a fraction ``1 / L`` of the pixels.
     unrolls : int
         Number K of regulariser + data-consistency blocks (N2I only).
     shared_regularizer : bool
@@ -161,39 +162,12 @@ class Noise2InpaintConfig:
     precision: str = "auto"
 
     def __post_init__(self) -> None:
-        for name, choices in CHOICES.items():
-            _check_choice(name, getattr(self, name), choices)
-        _check_noise(self)
-        if not 0 < self.rho <= 0.5:
-            raise InputError(f"rho must be in (0, 0.5], got {self.rho}.")
-        _check_min("unrolls", self.unrolls, 1)
-        _check_min("features", self.features, 1)
-        _check_min("depth", self.depth, 1)
-        _check_min("batch_size", self.batch_size, 1)
-        _check_min("inference_masks", self.inference_masks, 1)
-        _check_min("val_interval", self.val_interval, 1)
-        if self.patch_size < 2**self.depth or self.patch_size % 2**self.depth:
-            raise InputError(
-                f"patch_size must be a positive multiple of {2**self.depth}, got {self.patch_size}."
-            )
-        _check_volume(self)
-        if self.mu_init <= 0 or self.learning_rate <= 0 or self.mu_lr_factor <= 0:
-            raise InputError("mu_init, learning_rate and mu_lr_factor must be positive.")
-        if not 0 <= self.val_fraction < 1:
-            raise InputError(f"val_fraction must be in [0, 1), got {self.val_fraction}.")
-        if not 0 < self.n2v_fraction < 1:
-            raise InputError(f"n2v_fraction must be in (0, 1), got {self.n2v_fraction}.")
-        if self.steps is None and self.epochs is None and self.time_limit is None:
-            raise InputError("Give a training length: steps, epochs or a time limit.")
-        for name in ("steps", "epochs", "time_limit"):
-            value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise InputError(f"{name} must be positive, got {value}.")
+        check_config(self, CHOICES)
 
     @property
     def n_sets(self) -> int:
-        """Number L of disjoint loss sets in each pixel partition."""
-        return max(2, round(1 / self.rho))
+        """Number L of loss sets Lambda that partition the pixels: ``round(1 / rho)``."""
+        return round(1 / self.rho)
 
     def to_json(self) -> str:
         """Serialise to a JSON string (stored in model files)."""
@@ -240,53 +214,10 @@ def start_config(device: str = "auto") -> Noise2InpaintConfig:
     InputError
         ``device`` is not one of the names above.
     """
-    _check_choice("device", device, DEVICES)
+    check_choice("device", device, DEVICES)
     config = Noise2InpaintConfig(device=device)
     if device == "auto":
         from . import devices  # torch, imported only when asked
 
         device = devices.available_devices()[0]
     return config.replace(**CPU_START) if device == "cpu" else config
-
-
-def _check_choice(name: str, value: object, choices: tuple) -> None:
-    if value not in choices:
-        names = [str(choice) for choice in choices]
-        allowed = " or ".join(names) if len(names) == 2 else f"one of {', '.join(names)}"
-        raise InputError(f"{name} must be {allowed}, got {value!r}.")
-
-
-def _check_noise(config: Noise2InpaintConfig) -> None:
-    if config.noise_gain is not None and config.noise_gain < 0:
-        raise InputError(f"The noise gain must not be negative, got {config.noise_gain}.")
-    if config.noise_sigma is not None and config.noise_sigma <= 0:
-        raise InputError(f"noise_sigma must be positive, got {config.noise_sigma}.")
-    if (config.noise_gain is None) != (config.noise_offset is None):
-        raise InputError("Give both the noise gain and offset, or neither (to estimate them).")
-    if config.noise_kernel is not None:
-        from .noise import check_kernel
-
-        check_kernel(config.noise_kernel)
-    region = config.noise_region
-    if region is not None and (
-        len(region) != 4 or region[1] <= region[0] or region[3] <= region[2]
-    ):
-        raise InputError(f"noise_region must be [y0, y1, x0, x1] with y0 < y1, x0 < x1: {region}.")
-    _check_min("cg_iterations", config.cg_iterations, 1)
-
-
-def _check_volume(config: Noise2InpaintConfig) -> None:
-    multiple = 2**config.depth
-    if config.patch_depth < multiple or config.patch_depth % multiple:
-        raise InputError(
-            f"patch_depth must be a positive multiple of {multiple}, got {config.patch_depth}."
-        )
-    if config.spatial_dims == 3 and config.noise_model == "correlated":
-        raise InputError(
-            "The correlated noise model is 2D only; use 2D planes or another noise model."
-        )
-
-
-def _check_min(name: str, value: int, minimum: int) -> None:
-    if value < minimum:
-        raise InputError(f"{name} must be at least {minimum}, got {value}.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 
@@ -13,14 +15,14 @@ def random_partition(shape: tuple[int, ...], n_sets: int, rng: torch.Generator) 
     shape : tuple of int
         Shape of the image (any number of dimensions).
     n_sets : int
-        Number L of sets; each holds ``M / L`` pixels, rounded up or down.
+        Number L of sets, at least 1; each holds ``M / L`` pixels, rounded up or down.
     rng : torch.Generator
         Source of randomness; its device decides where the labels live.
 
     Returns
     -------
     torch.Tensor
-        uint8 label map of ``shape``: pixel j belongs to set ``labels[j]``.
+        Label map of ``shape`` (uint8 up to 256 sets): pixel j belongs to set ``labels[j]``.
 
     Examples
     --------
@@ -29,26 +31,23 @@ def random_partition(shape: tuple[int, ...], n_sets: int, rng: torch.Generator) 
     >>> torch.bincount(labels.flatten().long()).tolist()
     [5, 5, 5, 5]
     """
-    if not 1 <= n_sets <= 255:
-        raise ValueError(f"n_sets must be in 1..255, got {n_sets}")
-    size = 1
-    for s in shape:
-        size *= s
+    size = math.prod(shape)
+    dtype = torch.uint8 if n_sets <= 256 else torch.int32
     order = torch.randperm(size, generator=rng, device=rng.device)
-    labels = torch.empty(size, dtype=torch.uint8, device=rng.device)
-    labels[order] = (torch.arange(size, device=rng.device) % n_sets).to(torch.uint8)
+    labels = torch.empty(size, dtype=dtype, device=rng.device)
+    labels[order] = (torch.arange(size, device=rng.device) % n_sets).to(dtype)
     return labels.reshape(shape)
 
 
-def random_lambda(shape: tuple[int, ...], rho: float, rng: torch.Generator) -> torch.Tensor:
-    """Boolean mask with ``round(rho * M)`` randomly chosen True pixels per leading item.
+def random_lambda(shape: tuple[int, ...], fraction: float, rng: torch.Generator) -> torch.Tensor:
+    """Boolean mask with ``round(fraction * M)`` randomly chosen True pixels per leading item.
 
     Parameters
     ----------
     shape : tuple of int
         ``(batch, H, W)`` or any shape; the count applies to the last two axes of each item.
-    rho : float
-        Fraction of pixels selected.
+    fraction : float
+        Fraction of pixels selected (at least one pixel is).
     rng : torch.Generator
         Source of randomness.
 
@@ -58,7 +57,7 @@ def random_lambda(shape: tuple[int, ...], rho: float, rng: torch.Generator) -> t
         Boolean mask of ``shape``.
     """
     *lead, h, w = shape
-    count = max(1, round(rho * h * w))
+    count = max(1, round(fraction * h * w))
     scores = torch.rand((*lead, h * w), generator=rng, device=rng.device)
     picked = scores.argsort(dim=-1)[..., :count]
     mask = torch.zeros((*lead, h * w), dtype=torch.bool, device=rng.device)

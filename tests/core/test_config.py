@@ -1,8 +1,10 @@
+import numpy as np
 import pytest
 
-from napari_noise2inpaint import devices
+from napari_noise2inpaint import denoise, devices, inference, train
 from napari_noise2inpaint.config import Noise2InpaintConfig, start_config
 from napari_noise2inpaint.errors import InputError
+from napari_noise2inpaint.masks import random_lambda
 
 
 def test_start_config_is_lighter_on_a_cpu():
@@ -28,3 +30,63 @@ def test_start_config_auto_looks_at_the_machine(monkeypatch, available, unrolls)
 def test_start_config_refuses_an_unknown_device():
     with pytest.raises(InputError, match="device must be one of"):
         start_config("tpu")
+
+
+@pytest.mark.parametrize("rho", [0.004, 0.05, 0.5])
+def test_rho_range_is_the_documented_range(rho):
+    assert Noise2InpaintConfig(rho=rho).n_sets == round(1 / rho)
+
+
+@pytest.mark.parametrize("rho", [0.0039, 0.003, 0.51, 0.0, -0.1])
+def test_rho_outside_the_documented_range_is_refused(rho):
+    with pytest.raises(InputError, match=r"rho must be between 0.004 and 0.5"):
+        Noise2InpaintConfig(rho=rho)
+
+
+@pytest.mark.parametrize(
+    ("changes", "contains"),
+    [
+        ({"unrolls": "5"}, "unrolls must be a whole number, got '5'"),
+        ({"unrolls": 5.0}, "unrolls must be a whole number"),
+        ({"unrolls": True}, "unrolls must be a whole number"),
+        ({"learning_rate": float("nan")}, "learning_rate must be a finite number, got nan"),
+        ({"epochs": float("nan"), "steps": None}, "epochs must be a finite number"),
+        ({"time_limit": float("nan")}, "time_limit must be a finite number"),
+        ({"time_limit": float("inf")}, "time_limit must be a finite number"),
+        ({"rho": float("nan")}, "rho must be a finite number"),
+        ({"noise_sigma": -1.0}, "noise_sigma must be positive"),
+        ({"noise_gain": float("nan"), "noise_offset": 1.0}, "noise_gain must be a finite number"),
+        ({"shared_regularizer": 1}, "shared_regularizer must be True or False"),
+        ({"method": 3}, "method must be text"),
+        ({"spatial_dims": 4}, "spatial_dims must be 2 or 3, got 4"),
+        ({"noise_region": [-8, 8, 0, 8]}, "noise_region must be 4 whole numbers"),
+        ({"noise_region": [0, 8.5, 0, 8]}, "noise_region must be 4 whole numbers"),
+        ({"noise_region": [0, 8, 0]}, "noise_region must be 4 whole numbers"),
+    ],
+)
+def test_wrong_types_and_values_are_one_sentence_input_errors(changes, contains):
+    with pytest.raises(InputError) as raised:
+        Noise2InpaintConfig(**changes)
+    message = str(raised.value)
+    assert contains in message
+    assert message.count(". ") == 0 and "\n" not in message
+
+
+def test_numpy_numbers_are_accepted():
+    config = Noise2InpaintConfig(unrolls=np.int64(3), rho=np.float32(0.25), noise_region=None)
+    assert config.n_sets == 4
+
+
+def test_mask_averaging_hides_the_fraction_training_hides(monkeypatch):
+    """rho has one meaning: 1 / round(1 / rho) of the pixels, in training and in inference."""
+    config = Noise2InpaintConfig(rho=0.3, unrolls=1, features=4, steps=1, batch_size=2)
+    model = train(np.random.default_rng(0).normal(size=(32, 32)).astype(np.float32), config)
+    fractions = []
+
+    def spy(shape, fraction, rng):
+        fractions.append(fraction)
+        return random_lambda(shape, fraction, rng)
+
+    monkeypatch.setattr(inference, "random_lambda", spy)
+    denoise(model, np.zeros((32, 32), np.float32), output="masks")
+    assert fractions and set(fractions) == {1 / 3}

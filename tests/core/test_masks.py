@@ -1,7 +1,10 @@
+import doctest
+
 import numpy as np
 import pytest
 import torch
 
+from napari_noise2inpaint import masks
 from napari_noise2inpaint.masks import neighbour_values, random_lambda, random_partition
 from napari_noise2inpaint.sampling import PatchSampler
 
@@ -68,3 +71,13 @@ def test_neighbour_values_come_from_the_5x5_window_and_never_the_pixel_itself(rn
     assert torch.all((src_row - rows).abs() <= 2)
     assert torch.all((src_col - cols).abs() <= 2)
     assert np.unique(filled.numpy()).size > side * side // 4
+
+
+def test_partition_holds_more_than_256_sets(rng):
+    labels = random_partition((30, 30), 300, rng)
+    counts = torch.bincount(labels.flatten().long())
+    assert len(counts) == 300 and set(counts.tolist()) == {3}
+
+
+def test_docstring_examples_run():
+    assert doctest.testmod(masks, raise_on_error=True).attempted > 0

@@ -1,0 +1,128 @@
+"""The rules every config follows, checked once when it is created (API, widget, CLI, files).
+
+Each setting is checked here and nowhere else: its type (finite numbers only, whole numbers
+for counts), then its choices and ranges. A refusal is an :class:`InputError` in one sentence.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from typing import Any
+
+from .errors import InputError
+
+#: Accepted fractions of pixels in the loss set Lambda: at least 1 pixel in 250, at most half.
+RHO_RANGE = (0.004, 0.5)
+_TYPES = {
+    "int": ((numbers.Integral,), "a whole number"),
+    "float": ((numbers.Real,), "a finite number"),
+    "bool": ((bool,), "True or False"),
+    "str": ((str,), "text"),
+}
+_AT_LEAST_1 = ("unrolls", "features", "depth", "batch_size", "inference_masks", "val_interval")
+_POSITIVE = ("mu_init", "learning_rate", "mu_lr_factor", "steps", "epochs", "time_limit")
+
+
+def check_config(config: Any, choices: dict[str, tuple]) -> None:
+    """Raise :class:`InputError` unless ``config`` follows every rule.
+
+    Parameters
+    ----------
+    config : Noise2InpaintConfig
+        The config to check.
+    choices : dict of str to tuple
+        The allowed values of the fields that take one of a few.
+    """
+    _check_types(config)
+    for name, allowed in choices.items():
+        check_choice(name, getattr(config, name), allowed)
+    low, high = RHO_RANGE
+    if not low <= config.rho <= high:
+        raise InputError(f"rho must be between {low} and {high}, got {config.rho}.")
+    for name in _AT_LEAST_1:
+        _check_min(name, getattr(config, name), 1)
+    for name in _POSITIVE:
+        value = getattr(config, name)
+        if value is not None and value <= 0:
+            raise InputError(f"{name} must be positive, got {value}.")
+    if config.steps is None and config.epochs is None and config.time_limit is None:
+        raise InputError("Give a training length: steps, epochs or a time limit.")
+    if not 0 <= config.val_fraction < 1:
+        raise InputError(f"val_fraction must be in [0, 1), got {config.val_fraction}.")
+    if not 0 < config.n2v_fraction < 1:
+        raise InputError(f"n2v_fraction must be in (0, 1), got {config.n2v_fraction}.")
+    _check_patches(config)
+    _check_noise(config)
+
+
+def check_choice(name: str, value: object, allowed: tuple) -> None:
+    """Raise :class:`InputError` unless ``value`` is one of ``allowed``."""
+    if value not in allowed:
+        names = [str(choice) for choice in allowed]
+        words = " or ".join(names) if len(names) == 2 else f"one of {', '.join(names)}"
+        raise InputError(f"{name} must be {words}, got {value!r}.")
+
+
+def _check_types(config: Any) -> None:
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        kind, _, rest = str(field.type).partition(" | ")
+        if kind not in _TYPES or (value is None and rest == "None"):
+            continue  # the lists are checked with the noise settings
+        classes, words = _TYPES[kind]
+        valid = isinstance(value, classes) and (kind == "bool") == isinstance(value, bool)
+        if valid and kind == "float":
+            valid = math.isfinite(value)
+        if not valid:
+            raise InputError(f"{field.name} must be {words}, got {value!r}.")
+
+
+def _check_patches(config: Any) -> None:
+    multiple = 2**config.depth
+    for name in ("patch_size", "patch_depth"):
+        value = getattr(config, name)
+        if value < multiple or value % multiple:
+            raise InputError(f"{name} must be a positive multiple of {multiple}, got {value}.")
+    if config.spatial_dims == 3 and config.noise_model == "correlated":
+        raise InputError(
+            "The correlated noise model is 2D only; use 2D planes or another noise model."
+        )
+
+
+def _check_noise(config: Any) -> None:
+    if config.noise_gain is not None and config.noise_gain < 0:
+        raise InputError(f"The noise gain must not be negative, got {config.noise_gain}.")
+    if config.noise_sigma is not None and config.noise_sigma <= 0:
+        raise InputError(f"noise_sigma must be positive, got {config.noise_sigma}.")
+    if (config.noise_gain is None) != (config.noise_offset is None):
+        raise InputError("Give both the noise gain and offset, or neither (to estimate them).")
+    if config.noise_kernel is not None:
+        from .noise import check_kernel  # numpy and torch, imported only when needed
+
+        check_kernel(config.noise_kernel)
+    _check_region(config.noise_region)
+    _check_min("cg_iterations", config.cg_iterations, 1)
+
+
+def _check_region(region: Any) -> None:
+    if region is None:
+        return
+    valid = (
+        isinstance(region, (list, tuple))
+        and len(region) == 4
+        and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in region)
+        and 0 <= region[0] < region[1]
+        and 0 <= region[2] < region[3]
+    )
+    if not valid:
+        raise InputError(
+            f"noise_region must be 4 whole numbers [y0, y1, x0, x1] with 0 <= y0 < y1 and "
+            f"0 <= x0 < x1, got {region!r}."
+        )
+
+
+def _check_min(name: str, value: int, minimum: int) -> None:
+    if value < minimum:
+        raise InputError(f"{name} must be at least {minimum}, got {value}.")
