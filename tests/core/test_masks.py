@@ -1,10 +1,7 @@
-import doctest
-
 import numpy as np
 import pytest
 import torch
 
-from napari_noise2inpaint import masks
 from napari_noise2inpaint.masks import neighbour_values, random_lambda, random_partition
 from napari_noise2inpaint.sampling import PatchSampler
 
@@ -77,7 +74,3 @@ def test_partition_holds_more_than_256_sets(rng):
     labels = random_partition((30, 30), 300, rng)
     counts = torch.bincount(labels.flatten().long())
     assert len(counts) == 300 and set(counts.tolist()) == {3}
-
-
-def test_docstring_examples_run():
-    assert doctest.testmod(masks, raise_on_error=True).attempted > 0
