@@ -13,12 +13,8 @@ import numpy as np
 from PIL import Image
 
 from ._version import __version__
+from .names import METHOD_FULL_NAMES
 
-METHOD_NAMES = {
-    "n2i": "Noise2Inpaint (self-supervised, unrolled inpainting)",
-    "n2v": "Noise2Void (self-supervised, blind spot)",
-    "supervised": "supervised U-Net (trained on clean targets)",
-}
 VALIDATION_LOSSES = {
     "n2i": "self-supervised: loss on held-out Lambda pixels of validation data",
     "n2v": "self-supervised: loss on masked (blind-spot) pixels of validation data",
@@ -68,7 +64,7 @@ def model_card(model, package_version: str | None = None) -> dict[str, Any]:
     output = config.inference_output
     return {
         "method": config.method,
-        "method_name": METHOD_NAMES[config.method],
+        "method_name": METHOD_FULL_NAMES[config.method],
         "rho": config.rho if config.method == "n2i" else None,
         "rho_effective": 1 / config.n_sets if config.method == "n2i" else None,
         "unrolls": config.unrolls if unrolled else None,

@@ -9,12 +9,9 @@ from magicgui.widgets import CheckBox, ComboBox, FloatSpinBox
 from napari.layers import Shapes
 
 from napari_noise2inpaint import InputError
+from napari_noise2inpaint.names import NOISE_NAMES, picker_choices
 
-NOISE_MODELS = [
-    ("White Gaussian", "gaussian"),
-    ("Poisson-Gaussian", "poisson_gaussian"),
-    ("Correlated Gaussian", "correlated"),
-]
+NOISE_MODELS = picker_choices(NOISE_NAMES)
 WHOLE_IMAGE = "whole image"
 
 
