@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 import xml.etree.ElementTree as ET
 
+import dask.array as da
 import numpy as np
 import tifffile
+
+from .io import read_series
+from .ome_zarr import open_lazy
 
 TIFF_SUFFIXES = (".tif", ".tiff")
 
@@ -56,6 +60,8 @@ def single_path(path: str | list[str]) -> str:
 def read_tiff(path: str | list[str]) -> list[tuple]:
     """Read the first image series of a TIFF with its scale, units and axis labels.
 
+    A series larger than the memory available is opened lazily (a dask array) instead.
+
     Parameters
     ----------
     path : str or list of str
@@ -71,7 +77,7 @@ def read_tiff(path: str | list[str]) -> list[tuple]:
         path = path[0]
     with tifffile.TiffFile(path) as tif:
         series = tif.series[0]
-        data = series.asarray()
+        data = read_series(series, path)
         axes = series.axes
         sizes, units = _pixel_sizes(tif, axes)
         metadata = {
@@ -82,6 +88,8 @@ def read_tiff(path: str | list[str]) -> list[tuple]:
             "path": str(path),
         }
         shaped = (tif.shaped_metadata or [{}])[0]
+    if data is None:  # larger than memory: read lazily, the planes napari shows
+        data = open_lazy(path).data
     rgb = axes.endswith("S") and data.shape[-1] in (3, 4)
     spatial = axes[:-1] if rgb else axes
     kwargs = {
@@ -93,7 +101,7 @@ def read_tiff(path: str | list[str]) -> list[tuple]:
     }
     if any(axis in units for axis in spatial):
         kwargs["units"] = tuple(units.get(axis, "pixel") for axis in spatial)
-    return [(np.asarray(data), kwargs, "image")]
+    return [(data if isinstance(data, da.Array) else np.asarray(data), kwargs, "image")]
 
 
 def _pixel_sizes(tif: tifffile.TiffFile, axes: str) -> tuple[dict, dict]:

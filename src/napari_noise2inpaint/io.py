@@ -14,12 +14,14 @@ import tifffile
 from PIL import Image, UnidentifiedImageError
 
 from .errors import InputError
+from .memory import check_fits, check_tiff_header, fits_in_memory
 
 TIFF_SUFFIXES = (".tif", ".tiff")
 PILLOW_SUFFIXES = (".png", ".jpg", ".jpeg")
 IMAGEJ_ORDER = "TZCYX"
 IMAGEJ_DTYPES = (np.uint8, np.uint16, np.float32)
 IMAGEJ_UNITS = {"micrometer": "micron", "nanometer": "nm", "millimeter": "mm"}
+TOO_LARGE_HINT = "; denoise it chunk by chunk instead (--out NAME.zarr, or denoise_lazy)"
 _READ_ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError, RuntimeError, zlib.error)
 # Pillow modes converted before reading: palette and bilevel images to plain RGB(A)/gray.
 _PILLOW_CONVERT = {"1": "L", "P": "RGBA", "PA": "RGBA", "LA": "L", "CMYK": "RGB", "YCbCr": "RGB"}
@@ -53,7 +55,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise InputError(f"Image file {path} does not exist.")
     try:
         return _read_tiff(path) if suffix in TIFF_SUFFIXES else _read_pillow(path)
-    except (UnidentifiedImageError, *_READ_ERRORS) as error:
+    except (UnidentifiedImageError, Image.DecompressionBombError, *_READ_ERRORS) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise InputError(f"Cannot read {path}: {reason}.") from None
 
@@ -65,8 +67,21 @@ def _read_tiff(path: Path) -> np.ndarray:
         if len(series) > 1 and all(
             s.shape == first.shape and s.dtype == first.dtype for s in series
         ):  # pages written one by one, each its own series: stack them
+            check_fits(series, path, TOO_LARGE_HINT)
             return np.stack([s.asarray() for s in series])
+        check_fits([first], path, TOO_LARGE_HINT)
         return np.asarray(first.asarray())
+
+
+def read_series(series, path: str | os.PathLike) -> np.ndarray | None:
+    """Return the pixels of one TIFF series, or None when they do not fit in memory.
+
+    Raises
+    ------
+    InputError
+        The header declares more uncompressed pixels than the file holds.
+    """
+    return series.asarray() if fits_in_memory(check_tiff_header(series, path)) else None
 
 
 def _read_pillow(path: Path) -> np.ndarray:

@@ -94,28 +94,69 @@ def _open_zarr(path: Path) -> LazyImage:
     except (FileNotFoundError, ValueError, KeyError, zarr.errors.NodeNotFoundError) as error:
         raise InputError(f"{path} is not a zarr store ({error}).") from None
     if isinstance(node, zarr.Array):
-        return LazyImage(da.from_zarr(node))
-    attributes = dict(node.attrs)
-    multiscales = attributes.get("multiscales") or attributes.get("ome", {}).get("multiscales")
+        return LazyImage(_dask(node, path))
+    first, dataset = _first_dataset(dict(node.attrs), path)
+    name = dataset["path"]
+    try:
+        array = node[name]
+    except (KeyError, ValueError, zarr.errors.NodeNotFoundError):
+        raise InputError(f"{path} names dataset {name!r} in 'multiscales', but has none.") from None
+    if not isinstance(array, zarr.Array):
+        raise InputError(f"{path}: the dataset {name!r} of 'multiscales' is a group, not an array.")
+    data = _dask(array, path)
+    axes = _axis_names(first, path)
+    return LazyImage(data, axes, _scale_of(first, dataset, path, data.ndim))
+
+
+def _first_dataset(attributes: dict, path: Path) -> tuple[dict, dict]:
+    """Return the first multiscale image and its first dataset; refuse malformed metadata."""
+    ome = attributes.get("ome")
+    multiscales = attributes.get("multiscales") or (ome or {}).get("multiscales")
     if not multiscales:
         raise InputError(f"{path} is a zarr group without an OME-Zarr image (no 'multiscales').")
-    first = multiscales[0]
-    dataset = first["datasets"][0]
-    axes = first.get("axes")
-    names = "".join(str(a["name"] if isinstance(a, dict) else a)[0].lower() for a in axes or [])
-    return LazyImage(da.from_zarr(node[dataset["path"]]), names or None, _scale_of(first, dataset))
+    first = multiscales[0] if isinstance(multiscales, list) else None
+    datasets = first.get("datasets") if isinstance(first, dict) else None
+    dataset = datasets[0] if isinstance(datasets, list) and datasets else None
+    name = dataset.get("path") if isinstance(dataset, dict) else None
+    if not isinstance(name, str) or not name or ".." in name.split("/") or name.startswith("/"):
+        raise InputError(f"{path} has malformed OME-Zarr metadata: 'multiscales' names no dataset.")
+    return first, dataset
 
 
-def _scale_of(multiscale: dict, dataset: dict) -> list[float] | None:
+def _dask(array: zarr.Array, path: Path) -> da.Array:
+    if 0 in array.shape or array.ndim < 2:
+        raise InputError(f"{path} holds an array of shape {array.shape}; an image needs 2 axes.")
+    return da.from_zarr(array)
+
+
+def _axis_names(multiscale: dict, path: Path) -> str | None:
+    axes = multiscale.get("axes")
+    if axes is None:
+        return None
+    items = axes if isinstance(axes, list) else [None]
+    names = [axis.get("name") if isinstance(axis, dict) else axis for axis in items]
+    if not all(isinstance(n, str) and n for n in names):
+        raise InputError(f"{path} has malformed OME-Zarr metadata: 'axes' are not named.")
+    return "".join(n[0].lower() for n in names) or None
+
+
+def _scale_of(multiscale: dict, dataset: dict, path: Path, ndim: int) -> list[float] | None:
     scale = None
-    for transforms in (
-        dataset.get("coordinateTransformations"),
-        multiscale.get("coordinateTransformations"),
+    try:
+        for transforms in (
+            dataset.get("coordinateTransformations"),
+            multiscale.get("coordinateTransformations"),
+        ):
+            for transform in transforms or []:
+                if transform.get("type") == "scale":
+                    values = np.asarray(transform["scale"], dtype=float)
+                    scale = values if scale is None else scale * values
+    except (AttributeError, TypeError, ValueError, KeyError):
+        scale = np.array([np.nan])
+    if scale is not None and (
+        scale.shape != (ndim,) or not np.isfinite(scale).all() or (scale <= 0).any()
     ):
-        for transform in transforms or []:
-            if transform.get("type") == "scale":
-                values = np.asarray(transform["scale"], dtype=float)
-                scale = values if scale is None else scale * values
+        raise InputError(f"{path} has malformed OME-Zarr metadata: a scale is not {ndim} sizes.")
     return None if scale is None else scale.tolist()
 
 
