@@ -12,6 +12,7 @@ from napari_noise2inpaint._version import __version__
 from napari_noise2inpaint.errors import InputError
 
 from .denoise import add_denoise
+from .inspect import add_inspect
 from .models import add_export, add_info
 from .terminal import PROG
 from .train import add_train
@@ -63,13 +64,19 @@ def build_parser() -> argparse.ArgumentParser:
     -------
     argparse.ArgumentParser
     """
-    parser = argparse.ArgumentParser(
-        prog=PROG, description="Self-supervised denoising with Noise2Inpaint."
-    )
+    parser = _OneLineErrors(prog=PROG, description="Self-supervised denoising with Noise2Inpaint.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_train(commands)
     add_denoise(commands)
     add_info(commands)
     add_export(commands)
+    add_inspect(commands)
     return parser
+
+
+class _OneLineErrors(argparse.ArgumentParser):
+    """A parser that reports a usage error in one line and points to ``--help``."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")

@@ -55,16 +55,16 @@ def wants_chunked(args: argparse.Namespace) -> bool:
 def run_denoise_chunked(args: argparse.Namespace, model: TrainedModel) -> int:
     """Denoise chunk by chunk into a new OME-Zarr store, with memory bounded by the chunks."""
     out = Path(args.out)
-    if out.suffix.lower() != ".zarr":
-        raise InputError(
-            f"--out {out}: chunked denoising writes OME-Zarr; use a name ending .zarr."
-        )
-    if out.exists():
-        raise InputError(f"--out {out} already exists; an OME-Zarr store is never replaced.")
-    check_output(out, [Path(args.image), Path(args.model)])
     if isinstance(args.noise_sigma, str):
         raise InputError("--noise-sigma must be a number for chunked denoising.")
-    with open_lazy(args.image) as source:
+    with open_lazy(args.image) as source:  # first, so that a folder that is no store is named
+        if out.suffix.lower() != ".zarr":
+            raise InputError(
+                f"--out {out}: chunked denoising writes OME-Zarr; use a name ending .zarr."
+            )
+        if out.exists():
+            raise InputError(f"--out {out} already exists; an OME-Zarr store is never replaced.")
+        check_output(out, [Path(args.image), Path(args.model)])
         return _denoise_source(args, model, source, out)
 
 

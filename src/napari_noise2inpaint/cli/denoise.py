@@ -12,6 +12,7 @@ from napari_noise2inpaint.inference import iter_denoise
 from napari_noise2inpaint.io import read_image, write_tiff
 from napari_noise2inpaint.loading import load_model
 
+from .batch import add_batch_options, run_denoise_batch, wants_batch
 from .chunked import add_chunk_options, run_denoise_chunked, wants_chunked
 from .outputs import check_output
 from .terminal import Progress, drain, print_notes
@@ -46,12 +47,15 @@ def add_denoise(commands) -> None:
         "or 'estimate'): rescales mu (white-noise N2I models)",
     )
     add_chunk_options(denoise)
+    add_batch_options(denoise)
     denoise.set_defaults(func=run_denoise)
 
 
 def run_denoise(args: argparse.Namespace) -> int:
     """Denoise one image with a saved model; see ``noise2inpaint denoise --help``."""
     source, out = Path(args.image), Path(args.out)
+    if wants_batch(args):
+        return run_denoise_batch(args)
     if wants_chunked(args):
         return run_denoise_chunked(args, load_model(args.model).with_precision(args.precision))
     check_output(out, [source, Path(args.model)], overwrite=args.overwrite)

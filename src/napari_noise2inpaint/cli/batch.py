@@ -1,0 +1,164 @@
+"""``denoise`` on several files, a folder or a glob, and ``--uncertainty`` for one file.
+
+Exit status: 0 when every file was denoised (or skipped), 1 when some failed (one line per
+failure at the end), 2 when nothing could start (bad model, no input, no output folder) or
+every file failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import glob
+import sys
+from pathlib import Path
+
+from napari_noise2inpaint.batch import iter_batch
+from napari_noise2inpaint.errors import InputError
+from napari_noise2inpaint.inference import iter_denoise
+from napari_noise2inpaint.io import TIFF_SUFFIXES, read_image, write_tiff
+from napari_noise2inpaint.loading import load_model
+from napari_noise2inpaint.ome_zarr import is_zarr_path
+from napari_noise2inpaint.uncertainty import DEFAULT_MASKS, iter_denoise_with_uncertainty
+
+from .outputs import check_output
+from .terminal import PROG, Progress, drain
+from .values import integer
+
+ZARR_MARKERS = (".zgroup", ".zarray", "zarr.json")
+
+
+def add_batch_options(denoise: argparse.ArgumentParser) -> None:
+    """Add more inputs, ``--skip-existing`` and ``--uncertainty`` to the ``denoise`` parser."""
+    denoise.add_argument(
+        "more_images",
+        nargs="*",
+        metavar="IMAGE",
+        help="more images; IMAGE may also be a folder or a quoted glob such as 'plate/*.tif'; "
+        "with several inputs --out is a folder (created if missing) and each result is "
+        "<name>.tif there",
+    )
+    group = denoise.add_argument_group("batches and uncertainty")
+    group.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="skip inputs whose result is already in the --out folder (resume a batch)",
+    )
+    group.add_argument(
+        "--uncertainty",
+        metavar="OUT",
+        help="also write the per-pixel uncertainty (spread over --masks mask predictions, "
+        "each one more forward pass): a file for one image, a folder for a batch "
+        "(<name>_uncertainty.tif)",
+    )
+    group.add_argument(
+        "--masks", type=integer, default=DEFAULT_MASKS, help="masks for --uncertainty"
+    )
+
+
+def wants_batch(args: argparse.Namespace) -> bool:
+    """Whether ``denoise`` goes through the batch path (not one image, not a zarr store)."""
+    if is_zarr_path(args.image) and not _plain_folder(Path(args.image)):
+        return False
+    return bool(
+        args.more_images
+        or _plain_folder(Path(args.image))
+        or glob.has_magic(args.image)
+        or args.skip_existing
+        or args.uncertainty
+        or _plain_folder(Path(args.out))
+    )
+
+
+def _plain_folder(path: Path) -> bool:
+    """A folder that is no zarr store (no .zarr name, no zarr metadata inside)."""
+    if not path.is_dir() or path.suffix.lower() == ".zarr":
+        return False
+    return not any((path / name).exists() for name in ZARR_MARKERS)
+
+
+def run_denoise_batch(args: argparse.Namespace) -> int:
+    """Denoise every input into the ``--out`` folder; see the module docstring."""
+    if args.output and args.uncertainty:
+        raise InputError("--uncertainty uses the model's own output; leave out --output.")
+    sources = [args.image, *args.more_images]
+    model = load_model(args.model).with_precision(args.precision)
+    axis = args.channel_axis if args.channel_axis is not None else model.config.channel_axis
+    options = {"channel_axis": axis, "device": args.device, "noise_sigma": args.noise_sigma}
+    out = Path(args.out)
+    if len(sources) == 1 and Path(args.image).is_file() and out.suffix.lower() in TIFF_SUFFIXES:
+        return _one_file(args, model, options)
+    return _batch(args, model, sources, options)
+
+
+def _one_file(args, model, options) -> int:
+    source, out = Path(args.image), Path(args.out)
+    spread_out = Path(args.uncertainty) if args.uncertainty else None
+    outputs = [path for path in (out, spread_out) if path is not None]
+    if args.skip_existing and all(path.is_file() for path in outputs):
+        print(f"Skipped {source}: {out} exists")
+        return 0
+    if spread_out is not None and out.resolve() == spread_out.resolve():
+        raise InputError("--out and --uncertainty name the same file.")
+    for path, flag in zip(outputs, ("--out", "--uncertainty"), strict=False):
+        check_output(path, [source, Path(args.model)], overwrite=args.overwrite, flag=flag)
+    image = read_image(source)
+    if spread_out is None:
+        generator = iter_denoise(model, image, output=args.output, **options)
+    else:
+        generator = iter_denoise_with_uncertainty(model, image, masks=args.masks, **options)
+    with contextlib.closing(Progress("denoise", "tile")) as bar:
+        result = drain(generator, lambda event: bar.update(event.done, event.total))
+    result, spread = result if spread_out is not None else (result, None)
+    write_tiff(out, result, source=source)
+    print(f"Denoised image ({result.shape}, float32) written to {out}")
+    if spread_out is not None:
+        write_tiff(spread_out, spread, source=source)
+        print(f"Uncertainty ({args.masks} masks) written to {spread_out}")
+    return 0
+
+
+def _batch(args, model, sources, options) -> int:
+    out = _folder(args.out, "--out")
+    spread_out = _folder(args.uncertainty, "--uncertainty") if args.uncertainty else None
+    failures, done, skipped = [], 0, 0
+    with contextlib.closing(Progress("denoise", "file")) as bar:
+
+        def progress(index, total, event):
+            bar.update(index, total, {"tiles": f"{event.done}/{event.total}"})
+
+        items = iter_batch(
+            model,
+            sources,
+            out=out,
+            skip_existing=args.skip_existing,
+            uncertainty=spread_out is not None,
+            uncertainty_out=spread_out,
+            masks=args.masks,
+            keep_results=False,
+            progress=progress,
+            output=args.output,
+            **options,
+        )
+        for item in items:
+            bar.update(item.index + 1, item.total, {"file": item.path.name})
+            if item.error:
+                failures.append(f"{item.path}: {item.error}")
+            skipped += item.skipped
+            done += not item.error and not item.skipped
+    print(f"Denoised {done} file(s) into {out}" + (f", skipped {skipped}" if skipped else ""))
+    for line in failures:
+        print(f"{PROG}: failed: {line}", file=sys.stderr)
+    if failures:
+        return 2 if not done and not skipped else 1
+    return 0
+
+
+def _folder(name: str, flag: str) -> Path:
+    folder = Path(name)
+    if folder.suffix.lower() in TIFF_SUFFIXES or (folder.exists() and not folder.is_dir()):
+        raise InputError(f"{flag} {folder} is a file name; a batch writes into a folder.")
+    if not folder.parent.is_dir():
+        raise InputError(f"{flag} {folder}: folder {folder.parent} does not exist.")
+    folder.mkdir(exist_ok=True)
+    return folder

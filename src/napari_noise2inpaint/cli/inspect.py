@@ -1,0 +1,69 @@
+"""The ``inspect`` subcommand: the noise report of an image, and a model's residual check on it."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+
+from napari_noise2inpaint.data import check_array, resolve_channel_axis, to_planes
+from napari_noise2inpaint.inference import iter_denoise
+from napari_noise2inpaint.io import read_image
+from napari_noise2inpaint.loading import load_model
+from napari_noise2inpaint.noise_report import noise_report
+from napari_noise2inpaint.residual import check_residual
+
+from .terminal import Progress, drain
+from .values import integer
+
+
+def add_inspect(commands) -> None:
+    """Add the ``inspect`` subcommand to ``commands`` (an argparse subparsers object)."""
+    inspect = commands.add_parser(
+        "inspect", help="report an image's noise and the settings that suit it"
+    )
+    inspect.add_argument("image", metavar="IMAGE", help="noisy TIFF/PNG/JPEG image or stack")
+    inspect.add_argument("--channel-axis", type=integer, help="axis holding channels")
+    inspect.add_argument(
+        "--model",
+        help="also denoise IMAGE with this model and check that the residual is only noise",
+    )
+    inspect.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    inspect.set_defaults(func=run_inspect)
+
+
+def run_inspect(args: argparse.Namespace) -> int:
+    """Print the noise report (and the residual check with ``--model``)."""
+    image = check_array(read_image(args.image))
+    report = noise_report(image, channel_axis=args.channel_axis)
+    check = _residual_check(args, image) if args.model else None
+    if args.json:
+        payload = {"noise": dataclasses.asdict(report) | {"text": report.text()}}
+        if check is not None:
+            payload["residual"] = dataclasses.asdict(check) | {"text": check.text()}
+        print(json.dumps(payload, indent=2))
+        return 0
+    print(report.text())
+    if check is not None:
+        print(check.text())
+    return 0
+
+
+def _residual_check(args: argparse.Namespace, image):
+    """Denoise ``image`` and check the residual of its first plane."""
+    model = load_model(args.model)
+    axis = args.channel_axis if args.channel_axis is not None else model.config.channel_axis
+    with contextlib.closing(Progress("denoise", "tile")) as bar:
+        result = drain(
+            iter_denoise(model, image, channel_axis=axis),
+            lambda event: bar.update(event.done, event.total),
+        )
+    axis, _ = resolve_channel_axis(image, axis)
+    noisy_plane = to_planes(image, axis)[0][0, 0]
+    result_plane = to_planes(result, axis)[0][0, 0]
+    config = model.config
+    noise_model = config.noise_model if config.method == "n2i" else "gaussian"
+    return check_residual(
+        noisy_plane, result_plane, noise_model=noise_model, noise_kernel=config.noise_kernel
+    )
