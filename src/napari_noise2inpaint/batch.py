@@ -116,6 +116,7 @@ def iter_batch(
     out: str | os.PathLike | None = None,
     skip_existing: bool = False,
     uncertainty: bool = False,
+    uncertainty_out: str | os.PathLike | None = None,
     masks: int = 8,
     keep_results: bool = True,
     progress=None,
@@ -136,6 +137,8 @@ def iter_batch(
         With ``out``: skip inputs whose result already exists (resume a batch).
     uncertainty : bool
         Also compute the uncertainty (``masks`` more forward passes per image).
+    uncertainty_out : path-like, optional
+        Existing folder for the uncertainty files; defaults to ``out``.
     masks : int
         Number of masks for the uncertainty.
     keep_results : bool
@@ -152,14 +155,14 @@ def iter_batch(
     """
     files = collect_inputs(sources)
     if out is not None:
-        _check_out(files, Path(out), uncertainty)
+        uncertainty_out = Path(uncertainty_out or out) if uncertainty else None
+        _check_out(files, Path(out), uncertainty_out)
     for index, path in enumerate(files):
         item = BatchItem(path, index, len(files))
         if out is not None:
             item.output = output_path(path, Path(out))
-            item.uncertainty_output = (
-                output_path(path, Path(out), "_uncertainty") if uncertainty else None
-            )
+            if uncertainty_out is not None:
+                item.uncertainty_output = output_path(path, uncertainty_out, "_uncertainty")
             if skip_existing and _done(item):
                 item.skipped = True
                 yield item
@@ -174,12 +177,13 @@ def iter_batch(
         yield item
 
 
-def _check_out(files: list[Path], out: Path, uncertainty: bool) -> None:
-    if not out.is_dir():
-        raise InputError(f"Output folder {out} does not exist.")
+def _check_out(files: list[Path], out: Path, uncertainty_out: Path | None) -> None:
+    for folder in (out, uncertainty_out):
+        if folder is not None and not folder.is_dir():
+            raise InputError(f"Output folder {folder} does not exist.")
     names = [output_path(path, out) for path in files]
-    if uncertainty:
-        names += [output_path(path, out, "_uncertainty") for path in files]
+    if uncertainty_out is not None:
+        names += [output_path(path, uncertainty_out, "_uncertainty") for path in files]
     if len(set(names)) < len(names):
         raise InputError("Two inputs would give the same output name; denoise them separately.")
     inputs = {path.resolve() for path in files}

@@ -83,7 +83,7 @@ def iter_denoise_with_uncertainty(
         raise InputError("Uncertainty needs an N2I model; Noise2Void and supervised have no masks.")
     if masks < 2:
         raise InputError(f"Uncertainty needs at least 2 masks, got {masks}.")
-    if "output" in kwargs:
+    if kwargs.pop("output", None) is not None:
         raise InputError("Uncertainty uses the model's own output; do not pass output=.")
     rng = rng or torch.Generator().manual_seed(model.config.seed)
     seeds = torch.randint(0, 2**31 - 1, (masks,), generator=rng).tolist()

@@ -71,7 +71,7 @@ def wants_batch(args: argparse.Namespace) -> bool:
 
 
 def _plain_folder(path: Path) -> bool:
-    """A folder that is no zarr store (no .zarr name, no zarr metadata inside)."""
+    """Tell whether ``path`` is a folder but no zarr store (no .zarr name, no zarr metadata)."""
     if not path.is_dir() or path.suffix.lower() == ".zarr":
         return False
     return not any((path / name).exists() for name in ZARR_MARKERS)
