@@ -112,14 +112,6 @@ def test_a_channel_axis_stored_in_the_model_is_checked_against_the_image(files, 
     one_error(capsys, code, "channel axis cannot be one of the two image (Y, X) axes")
 
 
-def test_a_folder_that_is_no_zarr_store_is_named_not_the_output(files, tmp_path, capsys):
-    folder = tmp_path / "images"
-    folder.mkdir()
-    code = main(["denoise", str(folder), "--model", str(files["model"]), "--out", "x.tif"])
-    line = one_error(capsys, code, f"{folder} is not a zarr store")
-    assert "--out" not in line
-
-
 @pytest.mark.parametrize("reads", ["model", "image"])
 def test_denoise_never_writes_over_a_file_it_reads(files, capsys, reads):
     before = files[reads].read_bytes()

@@ -17,6 +17,15 @@ from napari_noise2inpaint.distributed import is_main_process
 from napari_noise2inpaint.errors import InputError
 from napari_noise2inpaint.events import TrainProgress, run_to_end
 from napari_noise2inpaint.io import read_image
+from napari_noise2inpaint.loading import load_model
+from napari_noise2inpaint.model import TrainedModel
+from napari_noise2inpaint.prior import (
+    ARCHITECTURE_FIELDS,
+    BUILTIN,
+    PRIOR_FILE,
+    check_init,
+    config_for_init,
+)
 from napari_noise2inpaint.training import iter_train
 
 from .chunked import read_training_images
@@ -24,6 +33,8 @@ from .outputs import check_output
 from .terminal import PROG, Progress, drain, print_notes, stop_on_signals
 from .train_options import add_config_options, given_values
 from .values import integer
+
+SCRATCH = "scratch"
 
 
 def add_train(commands) -> None:
@@ -35,6 +46,12 @@ def add_train(commands) -> None:
     train.add_argument("--out", required=True, metavar="MODEL", help="model file to write")
     train.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     train.add_argument("--target", nargs="+", metavar="CLEAN", help="clean images (supervised)")
+    train.add_argument(
+        "--init",
+        metavar="builtin|scratch|MODEL",
+        help="start from the built-in prior (the default when the settings fit it), from a "
+        "saved model (to adapt or continue it; its architecture is kept) or from random weights",
+    )
     add_config_options(train)
     train.add_argument(
         "--noise-region",
@@ -51,24 +68,56 @@ def add_train(commands) -> None:
     train.set_defaults(func=run_train)
 
 
-def train_config(args: argparse.Namespace) -> Noise2InpaintConfig:
+def train_config(args: argparse.Namespace, init: TrainedModel | None = None) -> Noise2InpaintConfig:
     """Build the training config: the device's start values, replaced by the options given.
 
     Parameters
     ----------
     args : argparse.Namespace
         Parsed arguments of the ``train`` subcommand.
+    init : TrainedModel, optional
+        The model training starts from; its architecture replaces the start values.
 
     Returns
     -------
     Noise2InpaintConfig
+
+    Raises
+    ------
+    InputError
+        A setting is invalid, or an architecture option differs from ``init``'s.
     """
     fields = given_values(args)
     if args.noise_region is not None:
         fields["noise_region"] = list(args.noise_region)
     if args.noise_kernel is not None:
         fields["noise_kernel"] = _read_kernel(args.noise_kernel)
-    return start_config(fields.get("device", "auto")).replace(**fields)
+    start = start_config(fields.get("device", "auto"))
+    if init is None:
+        return start.replace(**fields)
+    config = config_for_init(start, init).replace(**fields)
+    check_init(config, init)
+    return config
+
+
+def starting_model(args: argparse.Namespace) -> TrainedModel | None:
+    """Return the model ``train`` starts from (None: random weights).
+
+    ``--init`` decides; without it, the built-in prior when it is installed and the
+    architecture options given (method, unrolls, features, ...) are its own.
+    """
+    if args.init == SCRATCH:
+        return None
+    if args.init is not None:
+        return load_model(args.init)
+    if not PRIOR_FILE.is_file():
+        return None
+    prior = load_model(BUILTIN)
+    given = given_values(args)
+    fits = all(
+        given[name] == getattr(prior.config, name) for name in ARCHITECTURE_FIELDS if name in given
+    )
+    return prior if fits else None
 
 
 def _read_kernel(path: str) -> list[list[float]]:
@@ -81,7 +130,8 @@ def _read_kernel(path: str) -> list[list[float]]:
 
 def run_train(args: argparse.Namespace) -> int:
     """Train on the given images and save the model; see ``noise2inpaint train --help``."""
-    config = train_config(args)
+    init = starting_model(args)
+    config = train_config(args, init)
     if (config.method == "supervised") != bool(args.target):
         raise InputError(
             "--method supervised needs clean images (--target CLEAN ...)"
@@ -89,15 +139,18 @@ def run_train(args: argparse.Namespace) -> int:
             else "--target is only used with --method supervised."
         )
     out = Path(args.out)
-    reads = [*args.images, *(args.target or []), args.noise_kernel]
+    model_file = args.init if args.init not in (None, BUILTIN, SCRATCH) else None
+    reads = [*args.images, *(args.target or []), args.noise_kernel, model_file]
     check_output(out, [Path(p) for p in reads if p is not None], overwrite=args.overwrite)
     images = read_training_images(args.images)
     targets = [read_image(p) for p in args.target] if args.target else None
     main = is_main_process()
     notes = [resolve_channel_axis(a, config.channel_axis)[1] for a in images] if main else []
+    if main and init is not None and args.init is None:
+        notes.append("Starting from the built-in prior; --init scratch trains from random weights.")
     shown = print_notes(notes)
     stop = threading.Event()
-    generator = iter_train(images, config, targets=targets, stop_event=stop)
+    generator = iter_train(images, config, targets=targets, stop_event=stop, init=init)
     if not main:  # another torchrun process: it trains in step with rank 0, which saves the model
         with stop_on_signals(stop):
             run_to_end(generator)
@@ -138,7 +191,7 @@ def _summary(model) -> str:
     history = model.history
     config = model.config
     parts = [
-        f"{config.method}",
+        f"{config.method} from {history.get('start', 'scratch')}",
         f"{history.get('steps', '?')} steps ({history.get('epochs', 0):.2f} epochs)",
         f"{history.get('seconds', 0):.1f} s on {history.get('device', '?')}",
         f"final loss {history.get('final_loss', float('nan')):.4g}",
