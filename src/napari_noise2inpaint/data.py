@@ -46,7 +46,15 @@ def check_array(array: np.ndarray, name: str = "image") -> np.ndarray:
     InputError
         Empty, fewer than 2 dimensions, non-numeric, or containing NaN or Inf values.
     """
-    array = np.asarray(array)
+    try:
+        array = np.asarray(array)
+    except (ValueError, TypeError):  # ragged lists: planes of different shapes
+        raise InputError(
+            f"The {name} holds planes of different shapes; give planes of one shape, "
+            "or denoise them one by one."
+        ) from None
+    if array.dtype == object:
+        raise InputError(f"The {name} is not an array of numbers (it holds Python objects).")
     if array.size == 0:
         raise InputError(f"The {name} is empty (shape {array.shape}).")
     if array.ndim < 2:

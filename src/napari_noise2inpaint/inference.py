@@ -19,6 +19,7 @@ from .data import (
     to_planes,
     volume_depth,
 )
+from .denoise_options import check_denoise_options
 from .devices import autocast, resolve_device
 from .errors import InputError
 from .events import DenoiseProgress, run_to_end
@@ -94,6 +95,7 @@ def iter_denoise(
     numpy.ndarray
         float32 array of the input's shape, in the input's intensity scale.
     """
+    check_denoise_options(**locals())  # the arguments, before anything else is assigned
     image = check_array(image)
     model = model.with_precision(precision)
     axis, _ = resolve_channel_axis(image, channel_axis)

@@ -88,3 +88,39 @@ def test_mask_averaging_is_reproducible(model):
 def test_bad_images_get_a_clear_error(model, image, message):
     with pytest.raises(InputError, match=message):
         denoise(model, image)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [[np.zeros((8, 8)), np.zeros((9, 9))], [[1, "a"], [2, 3]], None, {"a": 1}, "image.tif"],
+)
+def test_images_of_the_wrong_kind_get_one_sentence(model, image):
+    with pytest.raises(InputError) as error:
+        denoise(model, image)
+    assert type(error.value) is InputError and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"output": "q"}, "output must be one of"),
+        ({"tile_size": "big"}, "tile_size must be a whole number"),
+        ({"tile_size": 0}, "tile_size must be at least 1"),
+        ({"tile_depth": 2.5}, "tile_depth must be a whole number"),
+        ({"overlap": -3}, "overlap must be at least 0"),
+        ({"channel_axis": "0"}, "channel_axis must be a whole number"),
+        ({"device": None}, "device must be a name"),
+        ({"noise_sigma": -2.0}, "noise_sigma must be a positive number"),
+        ({"noise_sigma": float("nan")}, "noise_sigma must be a positive number"),
+        ({"noise_sigma": "loud"}, "noise_sigma must be a positive number"),
+        ({"noise_sigma": True}, "noise_sigma must be a positive number"),
+    ],
+)
+def test_options_of_the_wrong_kind_get_one_sentence(model, options, message):
+    with pytest.raises(InputError, match=message):
+        denoise(model, np.zeros((16, 16), np.float32), **options)
+
+
+def test_something_else_than_a_model_is_refused():
+    with pytest.raises(InputError, match="Expected a TrainedModel, got str"):
+        denoise("model.safetensors", np.zeros((16, 16), np.float32))
