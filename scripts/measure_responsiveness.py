@@ -53,8 +53,8 @@ def measure(viewer, widget, settings, capped: bool) -> dict:
     start = time.perf_counter()
     timer.start()
     widget.train_button.click()
-    while widget.phase != "idle":
-        if widget.phase == "training":
+    while widget.state.value != "idle":
+        if widget.state.value == "training":
             threads.add(torch.get_num_threads())
         QApplication.processEvents()
         time.sleep(0.001)

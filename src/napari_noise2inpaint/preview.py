@@ -1,9 +1,10 @@
 """Live previews: a plane chosen by the user, denoised now and then during training.
 
 A 3D model needs Z context: the GUI then gives a slab of ``slab_depth`` planes around the plane
-in view, the whole slab is denoised and the plane in view is returned. 3D previews are costly on
-a CPU, so their interval grows to four times the time one took (at most a fifth of the training
-time goes to them).
+in view, the whole slab is denoised and the plane in view is returned. Previews can have a cost
+budget: the interval then grows so that at most a fraction ``budget`` of the training time goes
+to them, however large the plane (the widget uses a tenth). 3D slabs are costly on a CPU, so
+without a budget they get one of a fifth.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ import numpy as np
 if TYPE_CHECKING:
     from .model import TrainedModel
 
+#: Largest fraction of the training time that 3D previews take when no budget is given.
+SLAB_BUDGET = 0.2
+
 
 class PreviewSource:
     """Holds the plane to preview; the GUI thread sets it, the training thread reads it.
@@ -27,11 +31,14 @@ class PreviewSource:
         Minimum seconds between two previews.
     slab_depth : int
         Planes around the plane in view that a 3D model denoises for its preview.
+    budget : float, optional
+        Largest fraction of the time that previews may take; ``interval_s`` grows to keep it.
     """
 
-    def __init__(self, interval_s: float = 3.0, slab_depth: int = 8):
-        self.interval_s = interval_s
+    def __init__(self, interval_s: float = 3.0, slab_depth: int = 8, budget: float | None = None):
+        self.min_interval_s = self.interval_s = interval_s
         self.slab_depth = slab_depth
+        self.budget = budget
         self._lock = threading.Lock()
         self._plane: np.ndarray | None = None
         self._centre: int | None = None
@@ -60,6 +67,12 @@ class PreviewSource:
         with self._lock:
             return self._plane, self._centre
 
+    def record_cost(self, seconds: float, slab: bool = False) -> None:
+        """Space the next preview so that one that took ``seconds`` stays within the budget."""
+        budget = self.budget if self.budget is not None else (SLAB_BUDGET if slab else None)
+        if budget is not None:
+            self.interval_s = max(self.min_interval_s, seconds * (1 - budget) / budget)
+
 
 def denoise_preview(model: TrainedModel, source: PreviewSource) -> np.ndarray | None:
     """Denoise the source's plane with a model in training, restoring its training mode.
@@ -73,15 +86,15 @@ def denoise_preview(model: TrainedModel, source: PreviewSource) -> np.ndarray | 
     if plane is None or (centre is not None) != (model.config.spatial_dims == 3):
         return None
     was_training = model.network.training
+    start = time.perf_counter()
     try:
         if centre is None:
             channel_axis = 2 if plane.ndim == 3 else None
             return denoise(model, plane, channel_axis=channel_axis, device="keep")
-        start = time.perf_counter()
         channels = plane.ndim == 4
         slab = np.moveaxis(plane, -1, 0) if channels else plane
         result = denoise(model, slab, channel_axis=0 if channels else None, device="keep")
-        source.interval_s = max(source.interval_s, 4 * (time.perf_counter() - start))
         return np.moveaxis(result, 0, -1)[centre] if channels else result[centre]
     finally:
+        source.record_cost(time.perf_counter() - start, slab=centre is not None)
         model.network.train(was_training)

@@ -30,11 +30,13 @@ def viewer(make_napari_viewer):
 def train_widget(viewer):
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Noise2Inpaint")
     fields = widget.fields
+    fields.start_from.value = "scratch"  # first: a starting model decides K and features
     fields.features.value = 4
     fields.unrolls.value = 1
     fields.length.value = 4
     fields.batch_size.value = 2
     fields.patch_size.value = 16
     fields.device.value = "cpu"
+    fields.time_limit.value = 0  # tests end by steps or Stop, never by the machine's speed
     widget.preview_interval_s = 0.0
     return widget

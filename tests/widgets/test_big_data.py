@@ -4,10 +4,10 @@ from pathlib import Path
 
 import dask.array as da
 import numpy as np
-from widget_helpers import PLUGIN, noisy
+from widget_helpers import PLUGIN, TIMEOUT_MS, noisy, result_layer, result_names
 
 from napari_noise2inpaint import Noise2InpaintConfig, denoise, save_model, train
-from napari_noise2inpaint._widgets import jobs
+from napari_noise2inpaint._widgets import snapshot
 from napari_noise2inpaint.ome_zarr import create_ome_zarr
 
 
@@ -34,15 +34,15 @@ def test_lazy_layer_is_denoised_chunk_by_chunk_into_ome_zarr(
     data = noisy((2, 48, 40), seed=1)
     lazy = da.from_array(data, chunks=(1, 24, 40))
     viewer.add_image(lazy, name="big", scale=(3, 1, 1))
-    monkeypatch.setattr(jobs, "LAZY_BYTES", 0)  # treat this small dask layer as large
+    monkeypatch.setattr(snapshot, "LAZY_BYTES", 0)  # treat this small dask layer as large
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Denoise with a trained model")
 
     widget.model_file.value = path
     widget.run_button.clicked.emit()
-    qtbot.waitUntil(lambda: "big (N2I)" in viewer.layers, timeout=10_000)
-    qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=30_000)
+    qtbot.waitUntil(lambda: bool(result_names(viewer, "big")), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=TIMEOUT_MS)
 
-    result = viewer.layers["big (N2I)"]
+    result = result_layer(viewer, "big")
     out = Path(result.metadata["path"])
     assert out.is_dir() and out.suffix == ".zarr"
     np.testing.assert_allclose(result.scale, (3, 1, 1))
@@ -58,7 +58,7 @@ def test_training_on_a_lazy_layer_uses_crops_and_writes_ome_zarr(
 
     from napari_noise2inpaint import crops
 
-    monkeypatch.setattr(jobs, "LAZY_BYTES", 0)
+    monkeypatch.setattr(snapshot, "LAZY_BYTES", 0)
     monkeypatch.setattr(crops, "DEFAULT_MAX_PIXELS", 2 * 40 * 36)
     data = noisy((5, 40, 36), seed=3)
     viewer.add_image(da.from_array(data, chunks=(1, 40, 36)), name="lazy")
@@ -68,7 +68,7 @@ def test_training_on_a_lazy_layer_uses_crops_and_writes_ome_zarr(
 
     model = train_widget.model
     assert model.data_info["planes"] == 2  # two crops, not the five planes
-    result = viewer.layers["lazy (N2I)"]
+    result = result_layer(viewer, "lazy")
     assert Path(result.metadata["path"]).is_dir()
     np.testing.assert_allclose(np.asarray(result.data), denoise(model, data), atol=1e-3)
     assert [n.message for n in notices if "chunk by chunk" not in n.message] == []

@@ -1,5 +1,5 @@
 import numpy as np
-from widget_helpers import PLUGIN, noisy
+from widget_helpers import PLUGIN, TIMEOUT_MS, noisy
 
 from napari_noise2inpaint import Noise2InpaintConfig, save_model, train
 
@@ -14,10 +14,10 @@ def test_denoise_widget_adds_a_layer(qtbot, viewer, tmp_path, notices):
 
     widget.model_file.value = path
     widget.run_button.clicked.emit()
-    qtbot.waitUntil(lambda: "b (N2I)" in viewer.layers, timeout=30_000)
-    qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=10_000)
+    qtbot.waitUntil(lambda: "b (N2I, 2 steps)" in viewer.layers, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=TIMEOUT_MS)
 
-    result = viewer.layers["b (N2I)"]
+    result = viewer.layers["b (N2I, 2 steps)"]
     assert result.data.shape == data.shape
     np.testing.assert_allclose(result.scale, (3, 1, 1))
     assert notices == []
@@ -29,3 +29,30 @@ def test_denoise_widget_without_model_file(viewer, notices):
     widget.model_file.value = ""
     widget.run_button.clicked.emit()
     assert [n.message for n in notices] == ["Choose a model file first."]
+
+
+def test_a_long_error_in_the_model_card_wraps_and_never_widens_the_dock(
+    viewer, tmp_path, monkeypatch
+):
+    from napari_noise2inpaint import InputError
+    from napari_noise2inpaint._widgets import denoise_widget
+
+    dock, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Denoise with a trained model")
+    width = dock.sizeHint().width()
+    message = "The model file is damaged: " + "x" * 3000 + "."
+
+    def refuse(_path):
+        raise InputError(message)
+
+    monkeypatch.setattr(denoise_widget, "load_model", refuse)
+    path = tmp_path / "broken.safetensors"
+    path.write_bytes(b"not a model")
+    widget.model_file.value = path
+
+    assert not widget.card.native.isHidden()
+    assert widget.card.tooltip == message  # the whole text stays readable
+    assert len(widget.card.value) <= denoise_widget.CARD_CHARS
+    assert widget.card.value.endswith("…")
+    assert widget.card.native.wordWrap()
+    assert dock.sizeHint().width() <= width
+    assert dock.minimumSizeHint().width() < 400

@@ -2,7 +2,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from widget_helpers import PLUGIN, noisy, wait_idle
+from widget_helpers import PLUGIN, is_idle, noisy, result_layer, result_names, wait_idle
 
 from napari_noise2inpaint import load_model
 
@@ -66,7 +66,7 @@ def test_poisson_gaussian_training_shows_the_estimate(qtbot, viewer, train_widge
     train_widget.train_button.click()
     wait_idle(qtbot, train_widget)
 
-    assert viewer.layers["pg (N2I)"].data.shape == data.shape
+    assert result_layer(viewer, "pg").data.shape == data.shape
     config = train_widget.model.config
     assert config.noise_gain is not None and config.noise_offset is not None
     assert train_widget.noise_label.text() == (
@@ -92,7 +92,7 @@ def test_too_small_background_region_is_a_notification(qtbot, viewer, train_widg
 
     errors = messages(notices, "error")
     assert len(errors) == 1 and "too small" in errors[0]
-    assert "c (N2I)" not in viewer.layers
+    assert result_names(viewer, "c") == []
     assert train_widget.train_button.isEnabled()
 
 
@@ -108,10 +108,10 @@ def test_export_writes_a_package_that_loads(qtbot, viewer, train_widget, tmp_pat
 
     path = tmp_path / "model.zip"
     train_widget.export(str(path))
-    assert train_widget.phase == "exporting"
+    assert train_widget.state.value == "exporting"
     assert not train_widget.train_button.isEnabled()
     train_widget.export(str(tmp_path / "again.zip"))  # refused while busy
-    wait_idle(qtbot, train_widget, timeout=120_000)
+    wait_idle(qtbot, train_widget)
 
     assert messages(notices, "error") == ["Wait until exporting has finished."]
     assert not (tmp_path / "again.zip").exists()
@@ -130,7 +130,7 @@ def test_export_without_a_model(train_widget, tmp_path, notices):
     assert train_widget.card_label.isHidden()
     train_widget.export(str(tmp_path / "m.zip"))
     assert messages(notices, "error") == ["No model yet: train one or load a model file first."]
-    assert train_widget.phase == "idle"
+    assert is_idle(train_widget)
     assert not (tmp_path / "m.zip").exists()
 
 

@@ -1,7 +1,7 @@
 """The "2D planes" / "3D" mode of the train widget."""
 
 import numpy as np
-from widget_helpers import noisy, wait_idle
+from widget_helpers import noisy, record_previews, result_layer, wait_idle
 
 
 def test_mode_is_offered_only_for_layers_with_a_z_axis(viewer, train_widget):
@@ -35,6 +35,7 @@ def test_train_3d_previews_the_plane_in_view_and_denoises_the_volume(
     fields.mode.value = 3
     fields.patch_depth.value = 4
     fields.length.value = 3
+    previews = record_previews(viewer)
 
     train_widget.train_button.click()
     wait_idle(qtbot, train_widget)
@@ -44,8 +45,9 @@ def test_train_3d_previews_the_plane_in_view_and_denoises_the_volume(
     assert slab.shape == (8, 32, 32)  # the last 8 planes: as centred as the stack allows
     np.testing.assert_array_equal(slab, data[4:])
     assert centre == 6
-    preview = viewer.layers["stack (N2I preview)"]
+    preview = previews["stack (N2I preview)"]
     assert preview.data.shape == (32, 32)
     assert preview.data.mean() > data[:10].mean() + 25  # the bright plane, denoised
-    assert viewer.layers["stack (N2I)"].data.shape == data.shape
+    assert "stack (N2I preview)" not in viewer.layers  # gone once the result is there
+    assert result_layer(viewer, "stack").data.shape == data.shape
     assert [n.message for n in notices] == []

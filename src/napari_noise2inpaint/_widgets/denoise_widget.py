@@ -6,12 +6,19 @@ from pathlib import Path
 
 from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton
 from napari.utils.notifications import show_error
+from qtpy.QtWidgets import QSizePolicy
 
 from napari_noise2inpaint import InputError, available_devices, load_model
 
-from . import jobs, model_info
-from .chunked_output import start_chunked_denoise
+from . import model_info
+from .denoising import start_denoise
 from .fields import image_combo
+from .jobs import Job, error_message
+from .progress_panel import ProgressPanel
+from .snapshot import LayerSnapshot
+
+#: Longest card text shown; longer texts (an error) are cut, the whole text is the tooltip.
+CARD_CHARS = 400
 
 
 class DenoiseWidget(Container):
@@ -25,16 +32,21 @@ class DenoiseWidget(Container):
 
     def __init__(self, napari_viewer):
         self.viewer = napari_viewer
-        self.job = jobs.Job()
+        self.job = Job()
         self.model_file = FileEdit(label="model file", mode="r", filter="*.safetensors *.zip")
         self.card = Label(label="model")
         self.card.visible = False
+        # a long text (an error about a path) wraps and never widens the dock
+        self.card.native.setWordWrap(True)
+        self.card.native.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.image = image_combo(napari_viewer)
         self.device = ComboBox(label="device", choices=["auto", *available_devices()])
         self.run_button = PushButton(text="Denoise")
+        self.panel = ProgressPanel()
         super().__init__(
             widgets=[self.model_file, self.card, self.image, self.device, self.run_button]
         )
+        self.native.layout().addWidget(self.panel)
         self.run_button.changed.connect(self.run)
         self.model_file.changed.connect(self._show_card)
         self.native.destroyed.connect(self.job.close)
@@ -42,39 +54,31 @@ class DenoiseWidget(Container):
 
     def run(self) -> None:
         """Load the model, copy the selected layer and denoise it in a worker."""
+        if self.job.running:
+            show_error("Wait until the denoising has finished.")
+            return
         try:
-            snapshot = jobs.LayerSnapshot.of(self.image.value)
+            snapshot = LayerSnapshot.of(self.image.value)
             model = self._model()
         except (InputError, OSError) as exc:
-            show_error(jobs.error_message(exc, "loading the model"))
+            show_error(error_message(exc, "loading the model"))
             return
-        self.job = jobs.Job()
+        self.job = Job()
         self.native.destroyed.connect(self.job.close)
         self.run_button.enabled = False
-        self.job.cap_threads(self.device.value)
-        if snapshot.lazy:
-            start_chunked_denoise(
-                self.viewer, self.job, snapshot, model, self.device.value, self._on_done
-            )
-            return
-        jobs.start(
+        start_denoise(
+            self.viewer,
             self.job,
-            jobs.denoise_job,
+            snapshot,
             model,
-            snapshot.data,
-            model.config.channel_axis,
-            self.device.value,
-            desc="Noise2Inpaint denoising",
-            doing="denoising",
-            on_yield=lambda p: jobs.advance(self.job.worker, p.done, p.total, "denoising"),
-            on_return=lambda result: self.viewer.add_image(
-                result[0], **snapshot.layer_kwargs("N2I", contrast_limits=result[1])
-            ),
+            device=self.device.value,
+            suffix=model_info.result_suffix(model),
+            panel=self.panel,
             on_done=self._on_done,
         )
 
     def _on_done(self) -> None:
-        self.job.restore_threads()
+        self.panel.finish()
         self.run_button.enabled = True
 
     def _model(self):
@@ -89,7 +93,9 @@ class DenoiseWidget(Container):
             self.card.visible = False
             return
         try:
-            self.card.value = model_info.card_text(self._model())
+            text = model_info.card_text(self._model())
         except (InputError, OSError) as exc:
-            self.card.value = jobs.error_message(exc, "loading the model")
+            text = error_message(exc, "loading the model")
+        self.card.value = text if len(text) <= CARD_CHARS else f"{text[: CARD_CHARS - 1]}…"
+        self.card.tooltip = text
         self.card.visible = True

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from magicgui.widgets import ComboBox, Container, FloatSpinBox, SpinBox
+import numpy as np
+from magicgui.widgets import ComboBox, Container, FloatSpinBox, Label, SpinBox
 from napari.layers import Image
 
-from napari_noise2inpaint import Noise2InpaintConfig, available_devices
+from napari_noise2inpaint import InputError, Noise2InpaintConfig, available_devices
+from napari_noise2inpaint.config import start_config
+from napari_noise2inpaint.names import METHOD_NAMES, picker_choices
+from napari_noise2inpaint.prior import config_for_init
 
 from .noise_fields import NoiseFields
+from .start_fields import StartFields
+from .tooltips import NOISE_TOOLTIPS, TOOLTIPS, apply_tooltips
+
+#: Fields that a starting model decides (its architecture); disabled while one is chosen.
+ARCHITECTURE_FIELDS = ("unrolls", "features", "mode", "method")
+CAMERA_HINT = "Integer camera data: the Poisson-Gaussian noise model (Advanced) may suit it better."
 
 
 def image_combo(viewer) -> ComboBox:
@@ -17,18 +27,6 @@ def image_combo(viewer) -> ComboBox:
         return [(layer.name, layer) for layer in viewer.layers if isinstance(layer, Image)]
 
     return ComboBox(label="image", choices=choices, nullable=False)
-
-
-def widget_defaults() -> Noise2InpaintConfig:
-    """Start values of the fields: the config's defaults with a GPU, lighter ones without.
-
-    On a CPU-only machine K=2 with 16 features and a 2-minute limit gives a visible result in
-    minutes (benchmarks/results/single_image.md: +6.9 dB in 60 s where K=5 gave +2.5 dB).
-    """
-    defaults = Noise2InpaintConfig()
-    if available_devices() == ["cpu"]:
-        return defaults.replace(unrolls=2, features=16, batch_size=8, steps=1000, time_limit=120)
-    return defaults
 
 
 class TrainFields:
@@ -41,14 +39,12 @@ class TrainFields:
     """
 
     def __init__(self, viewer):
-        defaults = widget_defaults()
+        defaults = start_config("auto")
         self.image = image_combo(viewer)
+        self.start = StartFields()
+        self.start_from, self.start_file = self.start.start_from, self.start.start_file
         self.mode = ComboBox(
             label="mode", choices=[("2D planes", 2), ("3D", 3)], value=defaults.spatial_dims
-        )
-        self.mode.tooltip = (
-            "2D planes: each plane is denoised on its own. 3D: the last three axes (Z, Y, X) "
-            "are one volume (3D U-Net), for Z stacks whose planes are correlated."
         )
         self.rho = FloatSpinBox(
             label="rho (loss-set fraction)", min=0.01, max=0.5, step=0.01, value=defaults.rho
@@ -63,9 +59,13 @@ class TrainFields:
             step=1,
             value=(defaults.time_limit or 0) / 60,
         )
+        self.camera_hint = Label(value=CAMERA_HINT)
+        self.camera_hint.native.setWordWrap(True)
         self.basic = Container(
             widgets=[
                 self.image,
+                self.camera_hint,
+                *self.start.widgets,
                 self.mode,
                 self.rho,
                 self.unrolls,
@@ -75,7 +75,7 @@ class TrainFields:
             ]
         )
         self.method = ComboBox(
-            label="method", choices=[("N2I", "n2i"), ("Noise2Void", "n2v")], value="n2i"
+            label="method", choices=picker_choices(METHOD_NAMES, ("n2i", "n2v")), value="n2i"
         )
         self.patch_size = SpinBox(
             label="patch size", min=8, max=512, step=8, value=defaults.patch_size
@@ -111,21 +111,62 @@ class TrainFields:
                 *self.noise.widgets,
             ]
         )
+        apply_tooltips(self, TOOLTIPS)
+        apply_tooltips(self.noise, NOISE_TOOLTIPS)
+        self._scratch_values = {name: getattr(self, name).value for name in ARCHITECTURE_FIELDS}
         self.image.changed.connect(self.channel_axis.reset_choices)
         self.image.changed.connect(self._enable_mode)
+        self.image.changed.connect(self._show_camera_hint)
+        self.noise.model.changed.connect(self._show_camera_hint)
         self.mode.changed.connect(self._enable_mode)
+        self.start_from.changed.connect(self._follow_start_model)
+        self.start_file.changed.connect(self._follow_start_model)
+        self._follow_start_model()
+        self._show_camera_hint()
+
+    def start_model(self):
+        """Return the model that training starts from, or None for scratch."""
+        return self.start.model()
+
+    def _follow_start_model(self, *_args) -> None:
+        """Show a starting model's architecture in its (disabled) fields; free them for scratch."""
+        try:
+            model = self.start_model()
+        except (InputError, OSError):
+            model = None  # reported when the user presses Train or Denoise now
+        if model is not None and self.unrolls.enabled:  # leaving scratch: remember its values
+            self._scratch_values = {name: getattr(self, name).value for name in ARCHITECTURE_FIELDS}
+        if model is None:
+            for name, value in self._scratch_values.items():
+                getattr(self, name).value = value
+        else:
+            config = model.config
+            self.unrolls.value, self.features.value = config.unrolls, config.features
+            self.method.value = config.method
+            self.mode.value = config.spatial_dims
+        for name in ARCHITECTURE_FIELDS:
+            getattr(self, name).enabled = model is None
         self._enable_mode()
 
-    def _enable_mode(self, *_args) -> None:
-        """Offer 3D only for layers with a Z axis (3 or more axes, not RGB)."""
+    def _show_camera_hint(self, *_args) -> None:
+        """Suggest the Poisson-Gaussian model for integer data while white Gaussian is chosen."""
         layer = self.image.value
-        self.mode.enabled = layer is not None and layer.data.ndim >= 3 and not layer.rgb
+        integer = layer is not None and np.issubdtype(layer.dtype, np.integer)
+        self.camera_hint.visible = integer and self.noise.model.value == "gaussian"
+
+    def _enable_mode(self, *_args) -> None:
+        """Offer 3D only for layers with a Z axis (3 or more axes, not RGB), when from scratch."""
+        layer = self.image.value
+        stack = layer is not None and layer.data.ndim >= 3 and not layer.rgb
+        self.mode.enabled = stack and self.start_from.value == "scratch"
         self.patch_depth.enabled = self.spatial_dims == 3
 
     @property
     def spatial_dims(self) -> int:
-        """2 or 3: the mode chosen, 2 when the layer has no Z axis."""
-        return self.mode.value if self.mode.enabled else 2
+        """2 or 3: the mode chosen (or the starting model's), 2 when the layer has no Z axis."""
+        layer = self.image.value
+        stack = layer is not None and layer.data.ndim >= 3 and not layer.rgb
+        return self.mode.value if stack else 2
 
     def _axis_choices(self, _widget):
         layer = self.image.value
@@ -139,8 +180,8 @@ class TrainFields:
         self._enable_mode()
         self.noise.region.reset_choices()
 
-    def config(self) -> Noise2InpaintConfig:
-        """Build a validated config from the settings.
+    def config(self, init=None) -> Noise2InpaintConfig:
+        """Build a validated config from the settings (the architecture of ``init`` if given).
 
         Raises
         ------
@@ -149,7 +190,7 @@ class TrainFields:
             background region that does not overlap the image).
         """
         steps = self.length_unit.value == "steps"
-        return Noise2InpaintConfig(
+        config = Noise2InpaintConfig(
             method=self.method.value,
             rho=self.rho.value,
             unrolls=self.unrolls.value,
@@ -168,3 +209,4 @@ class TrainFields:
             device=self.device.value,
             **self.noise.values(self.image.value),
         )
+        return config if init is None else config_for_init(config, init)

@@ -8,17 +8,16 @@ from napari.utils.notifications import show_info
 from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from napari_noise2inpaint.model_card import model_card
+from napari_noise2inpaint.names import METHOD_NAMES as METHODS
+from napari_noise2inpaint.names import NOISE_NAMES
+from napari_noise2inpaint.prior import uses_own_statistics
 
-from .jobs import LayerSnapshot
 from .preview import current_plane, data_index
+from .snapshot import LayerSnapshot
 
-METHODS = {"n2i": "N2I", "n2v": "Noise2Void", "supervised": "supervised"}
-NOISE_NAMES = {
-    "gaussian": "white Gaussian",
-    "poisson_gaussian": "Poisson-Gaussian",
-    "correlated": "correlated Gaussian",
-}
 ZIP_FILTER = "BioImage Model Zoo package (*.zip);;All files (*)"
+#: A run is called too short when validation loss fell more than this in its last quarter.
+STILL_IMPROVING = 0.02
 
 
 def noise_text(config) -> str:
@@ -60,6 +59,42 @@ def card_text(model) -> str:
     else:
         on = f"trained on {len(shapes)} images, {data.get('dtype')}"
     return "\n".join([", ".join(method), noise, trained, on])
+
+
+def result_suffix(model) -> str:
+    """Name what made a result, for its layer: ``"N2I, prior + 412 steps"``, ``"N2I, prior"``.
+
+    Runs from scratch read ``"N2I, 412 steps"``; the built-in prior itself reads ``"N2I, prior"``.
+    """
+    method = METHODS.get(model.config.method, model.config.method)
+    history = model.history
+    steps = history.get("steps") or 0
+    start = history.get("start")
+    if start is None and uses_own_statistics(model):
+        return f"{method}, prior"
+    if start in (None, "scratch"):
+        return f"{method}, {steps} steps"
+    return f"{method}, {start} + {steps} steps"
+
+
+def too_short_note(val_steps: list[int], val_losses: list[float]) -> str | None:
+    """One line when validation loss still fell fast at the end of a run, else None.
+
+    Fast: by more than 2 % between three quarters of the run and its end.
+    """
+    if len(val_losses) < 2 or val_steps[-1] <= 0:
+        return None
+    points = zip(val_steps, val_losses, strict=True)
+    earlier = [loss for step, loss in points if step <= 0.75 * val_steps[-1]]
+    if not earlier or not (earlier[-1] > 0):
+        return None
+    drop = 1 - val_losses[-1] / earlier[-1]
+    if drop <= STILL_IMPROVING:
+        return None
+    return (
+        f"Training was still improving when it ended (validation loss fell {drop:.0%} in the "
+        "last quarter): a longer run would denoise better."
+    )
 
 
 class ModelSummary(QWidget):

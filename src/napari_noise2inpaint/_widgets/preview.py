@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .jobs import LayerSnapshot
+from .snapshot import LayerSnapshot
 
 
 def data_index(snapshot: LayerSnapshot, world_point) -> tuple[int, ...]:

@@ -1,31 +1,48 @@
-"""The "Noise2Inpaint" dock widget: train on a layer, watch the loss and preview, denoise."""
+"""The "Noise2Inpaint" dock widget: denoise at once, train on a layer, watch it, get the result."""
 
 from __future__ import annotations
 
 import time
+from enum import Enum
 
 from napari.utils.notifications import show_error, show_info
-from qtpy.QtCore import QEvent
-from qtpy.QtWidgets import QFileDialog, QGridLayout, QPushButton, QVBoxLayout, QWidget
+from qtpy.QtCore import QEvent, Qt
+from qtpy.QtWidgets import (
+    QFileDialog,
+    QGridLayout,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 from superqt import QCollapsible
 
-from napari_noise2inpaint import (
-    InputError,
-    PreviewSource,
-    PreviewUpdate,
-    iter_train,
-    load_model,
-    save_model,
-)
+from napari_noise2inpaint import InputError, PreviewSource, PreviewUpdate, load_model, save_model
+from napari_noise2inpaint.prior import uses_own_statistics
 
-from . import jobs, model_info
-from .chunked_output import start_chunked_denoise
+from . import model_info
+from .denoising import add_result, start_denoise
 from .fields import TrainFields
+from .jobs import Job, error_message
 from .loss_plot import LossPlot
 from .preview import current_plane, current_slab, data_index, show_preview
+from .progress_panel import ProgressPanel
+from .runs import Phase, PhaseChange, Progress, RunClock, Trained, train_run
+from .snapshot import LayerSnapshot
 
 MODEL_FILTER = "Noise2Inpaint model (*.safetensors);;All files (*)"
 LOAD_FILTER = "Noise2Inpaint model or BioImage package (*.safetensors *.zip);;All files (*)"
+#: Largest fraction of the training time that live previews may take.
+PREVIEW_BUDGET = 0.1
+
+
+class State(Enum):
+    """What the widget is busy with; buttons are enabled accordingly."""
+
+    IDLE = "idle"
+    TRAINING = "training"
+    DENOISING = "denoising"
+    EXPORTING = "exporting"
 
 
 class TrainWidget(QWidget):
@@ -37,58 +54,75 @@ class TrainWidget(QWidget):
         The viewer holding the layers.
     """
 
-    #: Seconds between live previews during training.
+    #: Shortest seconds between live previews during training.
     preview_interval_s = 3.0
     #: Seconds between redraws of the loss curve.
-    plot_interval_s = 0.5
+    plot_interval_s = 1.0
 
     def __init__(self, napari_viewer):
         super().__init__()
         self.viewer = napari_viewer
         self.model = None
         self.config = None
-        self.phase = "idle"
-        self.job = jobs.Job()
-        self.snapshot: jobs.LayerSnapshot | None = None
+        self.state = State.IDLE
+        self.job = Job()
+        self.snapshot: LayerSnapshot | None = None
         self.preview: PreviewSource | None = None
+        self._suffix = "N2I"
+        self._lazy_next = None  # the model that denoises a lazy layer once training has ended
         self._last_plot = 0.0
         self.fields = TrainFields(napari_viewer)
         self.plot = LossPlot()
-
-        self.train_button = QPushButton("Train")
-        self.stop_button = QPushButton("Stop")
-        self.denoise_button = QPushButton("Denoise with model")
-        self.save_button = QPushButton("Save model...")
-        self.load_button = QPushButton("Load model...")
-        self.export_button = QPushButton("Export to BioImage Model Zoo...")
+        self.panel = ProgressPanel()
         self.summary = model_info.ModelSummary()
         self.noise_label, self.card_label = self.summary.noise, self.summary.card
-        self.train_button.clicked.connect(self.train)
-        self.stop_button.clicked.connect(self.stop)
-        self.denoise_button.clicked.connect(self.denoise)
-        self.save_button.clicked.connect(self._ask_save)
-        self.load_button.clicked.connect(self._ask_load)
-        self.export_button.clicked.connect(self._ask_export)
+        self._make_buttons()
+        self._lay_out()
+        self.fields.start_from.changed.connect(self._set_state)
+        self.reset_choices()
+        self._set_state(State.IDLE)
 
+    def _make_buttons(self) -> None:
+        actions = {
+            "train_button": ("Train", self.train),
+            "stop_button": ("Stop", self.stop),
+            "denoise_button": ("Denoise now", self.denoise),
+            "save_button": ("Save model...", self._ask_save),
+            "load_button": ("Load model...", self._ask_load),
+            "export_button": ("Export to BioImage Model Zoo...", self._ask_export),
+        }
+        for name, (text, slot) in actions.items():
+            button = QPushButton(text)
+            button.clicked.connect(lambda *_, slot=slot: slot())
+            setattr(self, name, button)
+
+    def _lay_out(self) -> None:
+        """Everything inside a vertical scroll area, so that the dock never outgrows a screen."""
         advanced = QCollapsible("Advanced")
         advanced.addWidget(self.fields.advanced.native)
         buttons = QGridLayout()
-        buttons.addWidget(self.train_button, 0, 0)
-        buttons.addWidget(self.stop_button, 0, 1)
-        buttons.addWidget(self.save_button, 1, 0)
-        buttons.addWidget(self.load_button, 1, 1)
-        buttons.addWidget(self.export_button, 2, 0, 1, 2)
-        buttons.addWidget(self.denoise_button, 3, 0, 1, 2)
-        layout = QVBoxLayout(self)
+        buttons.addWidget(self.denoise_button, 0, 0, 1, 2)
+        buttons.addWidget(self.train_button, 1, 0)
+        buttons.addWidget(self.stop_button, 1, 1)
+        buttons.addWidget(self.save_button, 2, 0)
+        buttons.addWidget(self.load_button, 2, 1)
+        buttons.addWidget(self.export_button, 3, 0, 1, 2)
+        contents = QWidget()
+        layout = QVBoxLayout(contents)
         layout.addWidget(self.fields.basic.native)
         layout.addWidget(advanced)
         layout.addLayout(buttons)
+        layout.addWidget(self.panel)
         layout.addWidget(self.summary)
         layout.addWidget(self.plot)
         layout.addStretch()
-        self.destroyed.connect(self.job.close)
-        self.reset_choices()
-        self._set_phase("idle")
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(contents)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll)
 
     # -- napari hooks ------------------------------------------------------------------
     def reset_choices(self, *_args) -> None:
@@ -103,60 +137,86 @@ class TrainWidget(QWidget):
 
     # -- actions -------------------------------------------------------------------
     def train(self) -> None:
-        """Copy the selected layer, build the config and start training in a worker."""
-        try:
-            config = self.fields.config()
-            snapshot = jobs.LayerSnapshot.of(self.fields.image.value)
-        except InputError as exc:
-            show_error(str(exc))
+        """Copy the selected layer, build the config and train, then denoise, in a worker."""
+        if not self._idle():
             return
-        self.config, self.snapshot, self.job = config, snapshot, jobs.Job()
-        self.destroyed.connect(self.job.close)
-        self.job.on_close.append(self._stop_following_dims)
-        self.preview = PreviewSource(self.preview_interval_s)
+        started = time.perf_counter()
+        try:
+            init = self.fields.start_model()
+            config = self.fields.config(init)
+            snapshot = LayerSnapshot.of(self.fields.image.value)
+            snapshot.check_not_constant()
+        except (InputError, OSError) as exc:
+            show_error(error_message(exc, "preparing the training"))
+            return
+        self.config, self.snapshot = config, snapshot
+        self.preview = PreviewSource(self.preview_interval_s, budget=PREVIEW_BUDGET)
+        job = self._new_job()
+        job.on_close.append(self._stop_following_dims)
         self._follow_dims()
         self.viewer.dims.events.current_step.connect(self._follow_dims)
         self.plot.clear()
-        self._set_phase("training")
-        self.job.cap_threads(config.device)
-        jobs.start(
-            self.job,
-            iter_train,
+        self._set_state(State.TRAINING)
+        self.panel.start(Phase.PREPARING.value)
+        job.start(
+            train_run,
             snapshot.data,
             config,
-            stop_event=self.job.stop_event,
+            init=init,
+            stop_event=job.stop_event,
             preview=self.preview,
-            desc="Noise2Inpaint training",
+            clock=RunClock(started, config.time_limit, snapshot.data.size),
+            denoise=not snapshot.lazy,
             doing="training",
-            on_yield=self._on_train_event,
-            on_return=self._on_trained,
-            on_done=self._on_train_done,
+            on_yield=self._on_run_event,
+            on_return=self._on_run_result,
+            on_done=self._on_run_done,
+            device=config.device,
         )
 
     def stop(self) -> None:
         """Stop training (the model so far is kept and used) or cancel the denoising."""
-        if self.phase == "training":
-            self.job.stop_event.set()
-        elif self.phase == "denoising":
+        if self.state is State.TRAINING:
+            self.job.stop()
+        elif self.state is State.DENOISING:
             self.job.cancel()
 
     def denoise(self) -> None:
-        """Denoise the selected layer with the current (trained or loaded) model."""
-        try:
-            snapshot = jobs.LayerSnapshot.of(self.fields.image.value)
-        except InputError as exc:
-            show_error(str(exc))
+        """Denoise the selected layer now: with the current model, else the starting model."""
+        if not self._idle():
             return
-        self.snapshot, self.job = snapshot, jobs.Job()
-        self.destroyed.connect(self.job.close)
-        self._start_denoise()
+        try:
+            model = self.model or self.fields.start_model()
+            if model is None:
+                raise InputError(
+                    "No model yet: start from the built-in prior, load a model or train one."
+                )
+            snapshot = LayerSnapshot.of(self.fields.image.value)
+            if uses_own_statistics(model):
+                snapshot.check_not_constant()
+        except (InputError, OSError) as exc:
+            show_error(error_message(exc, "loading the model"))
+            return
+        self.snapshot = snapshot
+        self._set_state(State.DENOISING)
+        suffix = model_info.result_suffix(model)
+        start_denoise(
+            self.viewer,
+            self._new_job(),
+            snapshot,
+            model,
+            device=self.fields.device.value,
+            suffix=suffix,
+            panel=self.panel,
+            on_done=self._end_job,
+        )
 
     def save(self, path: str) -> None:
         """Write the current model to ``path`` (a ``.safetensors`` file)."""
         try:
             save_model(self.model, path)
         except (InputError, OSError) as exc:
-            show_error(jobs.error_message(exc, "saving the model"))
+            show_error(error_message(exc, "saving the model"))
             return
         show_info(f"Model saved to {path}.")
 
@@ -165,9 +225,9 @@ class TrainWidget(QWidget):
         try:
             self.model = load_model(path)
         except (InputError, OSError) as exc:
-            show_error(jobs.error_message(exc, "loading the model"))
+            show_error(error_message(exc, "loading the model"))
             return
-        self._set_phase("idle")
+        self._set_state(State.IDLE)
         self.summary.show_model(self.model, trained=False)
         show_info(f"Model loaded from {path}.")
 
@@ -176,26 +236,19 @@ class TrainWidget(QWidget):
 
         The plane of the selected layer in view is the package's example image.
         """
-        if self.model is None or self.phase != "idle":
-            show_error(
-                "No model yet: train one or load a model file first."
-                if self.model is None
-                else f"Wait until {self.phase} has finished."
-            )
+        if self.model is None:
+            show_error("No model yet: train one or load a model file first.")
+            return
+        if not self._idle():
             return
         axis = self.model.config.channel_axis
         image = model_info.plane_in_view(self.fields.image.value, self.viewer, axis)
-        self.job = jobs.Job()
-        self.destroyed.connect(self.job.close)
-        self._set_phase("exporting")
-        self.job.cap_threads("cpu")
-        jobs.start(
-            self.job,
+        self._set_state(State.EXPORTING)
+        self._new_job().start(
             model_info.export_job,
             self.model,
             path,
             image,
-            desc="BioImage Model Zoo export",
             doing="exporting the model",
             on_yield=lambda *_: None,
             on_return=lambda written: show_info(f"Model exported to {written}."),
@@ -203,71 +256,95 @@ class TrainWidget(QWidget):
         )
 
     # -- worker callbacks ------------------------------------------------------------
-    def _on_train_event(self, event) -> None:
-        if isinstance(event, PreviewUpdate):
-            channel = self._current_channel()
-            show_preview(self.viewer, self.snapshot, event.image, channel)
-            return
-        eta = f", ETA {event.eta_s:.0f} s" if event.eta_s is not None else ""
-        text = f"step {event.step}, loss {event.loss:.4g}{eta}"
-        jobs.advance(self.job.worker, event.step, event.total_steps, text)
-        self.plot.add(event.step, event.loss, event.val_loss)
-        now = time.perf_counter()
-        if now - self._last_plot >= self.plot_interval_s:
-            self._last_plot = now
-            self.plot.redraw()
+    def _on_run_event(self, event) -> None:
+        if isinstance(event, Progress):
+            for step in event.steps:
+                self.plot.add(step.step, step.loss, step.val_loss)
+            self.panel.update_progress(event.fraction, event.left_s)
+            now = time.perf_counter()
+            if now - self._last_plot >= self.plot_interval_s:
+                self._last_plot = now
+                self.plot.redraw()
+        elif isinstance(event, PreviewUpdate):
+            show_preview(self.viewer, self.snapshot, event.image, self._current_channel())
+        elif isinstance(event, PhaseChange):
+            self.panel.start(event.phase.value, self.panel.bar.value() / 1000)
+            if event.phase is Phase.DENOISING:
+                self._set_state(State.DENOISING)
+        elif isinstance(event, Trained):
+            self._on_trained(event)
 
-    def _on_trained(self, model) -> None:
-        self.model = model
-        self.summary.show_model(model, trained=True)
-        if model.history.get("stopped_early"):
-            show_info(f"Training stopped after {model.history['steps']} steps; model kept.")
-        self._start_denoise()
-
-    def _on_train_done(self) -> None:
+    def _on_trained(self, outcome: Trained) -> None:
         self._stop_following_dims()
         self.plot.redraw()
-        if self.phase == "training":  # error or abort: no denoising follows
-            self._end_job()
-
-    def _start_denoise(self) -> None:
-        if self.model is None:
-            show_error("No model yet: train one or load a model file first.")
+        self._lazy_next = outcome.model if self.snapshot.lazy else None
+        history = outcome.trained.history
+        if history["steps"] == 0:
+            self._suffix = model_info.result_suffix(outcome.model) if outcome.model else "N2I"
+            show_info(self._nothing_trained_text(outcome))
             return
-        self._set_phase("denoising")
-        self.job.cap_threads(self.model.config.device)
-        if self.snapshot.lazy:
-            start_chunked_denoise(
-                self.viewer,
-                self.job,
-                self.snapshot,
-                self.model,
-                self.model.config.device,
-                self._end_job,
+        self.model = outcome.model
+        self.summary.show_model(self.model, trained=True)
+        method = model_info.METHODS.get(self.model.config.method, "N2I")
+        kept = f"{method}, {history['start']}"
+        self._suffix = kept if outcome.kept_start else model_info.result_suffix(self.model)
+        if outcome.kept_start:
+            show_info(
+                f"{history['steps']} training steps did not improve on the starting model "
+                f"({history['start']}); it is kept as it was."
             )
+        elif self.job.stopped_by_user:
+            show_info(f"Training stopped after {history['steps']} steps; model kept.")
+        note = model_info.too_short_note(self.plot.val_steps, self.plot.val_losses)
+        if note and not outcome.kept_start:
+            show_info(note)
+
+    def _nothing_trained_text(self, outcome: Trained) -> str:
+        text = "Stopped before the first training step: nothing was trained"
+        if outcome.model is not None:
+            return f"{text}; the starting model is used as it was."
+        return f"{text}; the previous model is kept." if self.model else f"{text}."
+
+    def _on_run_result(self, result) -> None:
+        if result is not None:
+            add_result(self.viewer, self.snapshot, result, self._suffix)
+
+    def _on_run_done(self) -> None:
+        self._stop_following_dims()
+        self.plot.redraw()
+        self.panel.finish()
+        model, self._lazy_next = self._lazy_next, None
+        if model is None or self.job.closed:
+            self._end_job()
             return
-        jobs.start(
-            self.job,
-            jobs.denoise_job,
-            self.model,
-            self.snapshot.data,
-            self.model.config.channel_axis,
-            self.model.config.device,
-            desc="Noise2Inpaint denoising",
-            doing="denoising",
-            on_yield=lambda p: jobs.advance(self.job.worker, p.done, p.total, "denoising"),
-            on_return=self._on_denoised,
+        self._set_state(State.DENOISING)  # a lazy layer: chunk by chunk, in a job of its own
+        start_denoise(
+            self.viewer,
+            self._new_job(),
+            self.snapshot,
+            model,
+            device=self.config.device,
+            suffix=self._suffix,
+            panel=self.panel,
             on_done=self._end_job,
         )
 
-    def _on_denoised(self, result) -> None:
-        image, limits = result
-        self.viewer.add_image(image, **self.snapshot.layer_kwargs("N2I", contrast_limits=limits))
-
     # -- helpers -------------------------------------------------------------------
+    def _idle(self) -> bool:
+        """Whether nothing runs; otherwise say so (a second job never starts)."""
+        if self.state is State.IDLE:
+            return True
+        show_error(f"Wait until {self.state.value} has finished.")
+        return False
+
+    def _new_job(self) -> Job:
+        self.job = Job()
+        self.destroyed.connect(self.job.close)
+        return self.job
+
     def _end_job(self) -> None:
-        self.job.restore_threads()
-        self._set_phase("idle")
+        self.panel.finish()
+        self._set_state(State.IDLE)
 
     def _stop_following_dims(self) -> None:
         """Stop sending the plane in view to the training thread (idempotent)."""
@@ -287,19 +364,21 @@ class TrainWidget(QWidget):
         axis = self.config.channel_axis
         return 0 if axis is None else data_index(self.snapshot, self.viewer.dims.point)[axis]
 
-    def _set_phase(self, phase: str) -> None:
-        """Enable the buttons that make sense in ``phase``.
-
-        ``phase`` is "idle", "training", "denoising" or "exporting".
-        """
-        self.phase = phase
-        busy = phase != "idle"
-        self.train_button.setEnabled(not busy)
-        self.stop_button.setEnabled(phase in ("training", "denoising"))
-        self.denoise_button.setEnabled(not busy and self.model is not None)
-        self.save_button.setEnabled(not busy and self.model is not None)
-        self.export_button.setEnabled(not busy and self.model is not None)
-        self.load_button.setEnabled(not busy)
+    def _set_state(self, state: State | object = None) -> None:
+        """Enable the buttons that make sense in ``state`` (default: the current one)."""
+        self.state = state if isinstance(state, State) else self.state
+        idle = self.state is State.IDLE
+        has_model = self.model is not None
+        self.train_button.setEnabled(idle)
+        self.stop_button.setEnabled(self.state in (State.TRAINING, State.DENOISING))
+        start = self.fields.start_from.current_choice
+        self.denoise_button.setEnabled(idle and (has_model or start != "scratch"))
+        self.denoise_button.setText(
+            "Denoise now (current model)" if has_model else f"Denoise now ({start})"
+        )
+        for button in (self.save_button, self.export_button):
+            button.setEnabled(idle and has_model)
+        self.load_button.setEnabled(idle)
 
     def _ask_save(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save model", "model.safetensors", MODEL_FILTER)

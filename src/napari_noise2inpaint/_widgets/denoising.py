@@ -1,0 +1,129 @@
+"""One way for both widgets to denoise a layer snapshot in the background into a new layer.
+
+In-memory layers are denoised whole (tiled) and added when done; large lazy layers are denoised
+chunk by chunk into an OME-Zarr store in a temporary folder, shown at once and refreshed as
+chunks finish.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import dask.array as da
+from napari.utils.notifications import show_error, show_info
+
+from napari_noise2inpaint import InputError
+from napari_noise2inpaint.chunked import iter_denoise_chunks, plan_chunks
+from napari_noise2inpaint.ome_zarr import create_ome_zarr, default_axes
+
+from .jobs import Job, error_message
+from .progress_panel import ProgressPanel
+from .runs import Phase, denoise_run
+from .snapshot import LayerSnapshot
+
+
+def start_denoise(
+    viewer,
+    job: Job,
+    snapshot: LayerSnapshot,
+    model,
+    *,
+    device: str,
+    suffix: str,
+    panel: ProgressPanel,
+    on_done: Callable,
+) -> None:
+    """Denoise ``snapshot`` with ``model`` in ``job``; the result layer is named by ``suffix``.
+
+    ``on_done`` runs at the end, whatever happened (also when the output cannot be created).
+    """
+    panel.start(Phase.DENOISING.value)
+    if snapshot.lazy:
+        _start_chunked(viewer, job, snapshot, model, device, suffix, panel, on_done)
+        return
+    job.start(
+        denoise_run,
+        model,
+        snapshot.data,
+        model.config.channel_axis,
+        device,
+        doing="denoising",
+        on_yield=lambda p: panel.update_progress(p.fraction, p.left_s),
+        on_return=lambda result: add_result(viewer, snapshot, result, suffix),
+        on_done=on_done,
+        device=device,
+    )
+
+
+def add_result(viewer, snapshot: LayerSnapshot, result, suffix: str) -> None:
+    """Add a denoised ``(image, contrast_limits)`` placed like the input; drop the preview."""
+    image, limits = result
+    remove_preview(viewer, snapshot)
+    viewer.add_image(image, **snapshot.layer_kwargs(suffix, contrast_limits=limits))
+
+
+def remove_preview(viewer, snapshot: LayerSnapshot) -> None:
+    """Remove the live preview layer of ``snapshot`` (once the result is there)."""
+    name = f"{snapshot.name} (N2I preview)"
+    if name in viewer.layers:
+        viewer.layers.remove(name)
+
+
+def chunked_denoise_job(model, data, target, channel_axis: int | None, device: str):
+    """Denoise a lazy array chunk by chunk into ``target`` (a zarr array) in a worker."""
+    yield from iter_denoise_chunks(model, data, target, channel_axis=channel_axis, device=device)
+
+
+def _start_chunked(viewer, job, snapshot, model, device, suffix, panel, on_done) -> None:
+    axis = model.config.channel_axis
+    try:
+        plan = plan_chunks(model, snapshot.data.shape, channel_axis=axis)
+        folder = Path(tempfile.mkdtemp(prefix="noise2inpaint-"))
+        out = folder / f"{_safe(snapshot.name)}_n2i.zarr"
+        axes = default_axes(snapshot.data.ndim, axis)
+        target = create_ome_zarr(
+            out,
+            snapshot.data.shape,
+            plan.chunk_shape,
+            axes,
+            list(snapshot.scale),
+            name=snapshot.name,
+        )
+    except (InputError, OSError) as exc:
+        show_error(error_message(exc, "preparing the output"))
+        on_done()
+        return
+    remove_preview(viewer, snapshot)
+    layer = viewer.add_image(
+        da.from_zarr(target),
+        **snapshot.layer_kwargs(
+            suffix, contrast_limits=snapshot.contrast, metadata={"path": str(out)}
+        ),
+    )
+    show_info(f"Denoising chunk by chunk into {out}; the layer fills in as chunks finish.")
+
+    def advance(progress) -> None:
+        panel.update_progress(progress.done / max(progress.total, 1), None)
+        layer.refresh()
+
+    job.start(
+        chunked_denoise_job,
+        model,
+        snapshot.data,
+        target,
+        axis,
+        device,
+        doing="denoising",
+        on_yield=advance,
+        on_return=lambda _result: layer.refresh(),
+        on_done=on_done,
+        device=device,
+    )
+
+
+def _safe(name: str) -> str:
+    """Return a file-name-safe version of a layer name."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "image"

@@ -1,0 +1,195 @@
+"""What the widgets' workers run: training then denoising, reported to the GUI sparingly.
+
+The generators here run in a worker thread and never touch Qt. They forward the engine's
+events in batches (at most one every ``GUI_INTERVAL_S``), so that a fast training loop cannot
+flood the GUI thread, and they enforce the run's time limit from pressing Train to the result:
+training stops early enough for the final denoising to fit.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+from napari_noise2inpaint import PreviewUpdate, TrainProgress, iter_denoise, iter_train
+
+from .snapshot import contrast_limits
+
+#: Seconds between two updates sent to the GUI thread.
+GUI_INTERVAL_S = 0.25
+#: Inference is cheaper per pixel than a training step; used until a preview was timed.
+INFERENCE_SPEEDUP = 2.0
+
+
+class Phase(Enum):
+    """What a run is doing, as the progress panel names it."""
+
+    PREPARING = "Preparing data"
+    TRAINING = "Training"
+    DENOISING = "Denoising"
+
+
+@dataclass(frozen=True)
+class PhaseChange:
+    """The run entered ``phase``."""
+
+    phase: Phase
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Training steps since the last update, and how far the run is."""
+
+    steps: tuple[TrainProgress, ...]
+    fraction: float
+    left_s: float | None
+
+
+@dataclass(frozen=True)
+class Trained:
+    """Training ended. ``model`` is what the run keeps (None when nothing was trained)."""
+
+    model: object | None
+    trained: object
+    kept_start: bool
+
+
+class RunClock:
+    """The time budget of one run, from pressing Train to the result layer.
+
+    Parameters
+    ----------
+    started : float
+        ``time.perf_counter()`` when the user pressed Train.
+    time_limit : float or None
+        Seconds for the whole run (training and the final denoising), or None.
+    pixels : int
+        Pixels that the final denoising will process.
+    """
+
+    def __init__(self, started: float, time_limit: float | None, pixels: int):
+        self.started = started
+        self.time_limit = time_limit
+        self.pixels = pixels
+        self.seconds_per_pixel: float | None = None
+
+    def note_preview(self, pixels: int, seconds: float) -> None:
+        """Learn the inference speed from a timed preview of ``pixels`` pixels."""
+        if pixels and seconds > 0:
+            self.seconds_per_pixel = seconds / pixels
+
+    def denoise_estimate_s(self, progress: TrainProgress | None = None) -> float:
+        """Estimated seconds of the final denoising (0 before anything is known)."""
+        if self.seconds_per_pixel is not None:
+            return self.pixels * self.seconds_per_pixel
+        if progress is not None and progress.pixels_per_s > 0:
+            return self.pixels / (progress.pixels_per_s * INFERENCE_SPEEDUP)
+        return 0.0
+
+    def out_of_time(self, progress: TrainProgress) -> bool:
+        """Whether training must stop now for the denoising to end within the limit."""
+        if self.time_limit is None:
+            return False
+        end = time.perf_counter() + self.denoise_estimate_s(progress)
+        return end >= self.started + self.time_limit
+
+    def training_progress(self, progress: TrainProgress) -> tuple[float, float | None]:
+        """Fraction done of whichever criterion ends the run first, and seconds left."""
+        fractions, lefts = [], []
+        if progress.total_steps:
+            fractions.append(progress.step / progress.total_steps)
+            if progress.eta_s is not None:
+                lefts.append(progress.eta_s + self.denoise_estimate_s(progress))
+        if self.time_limit is not None:
+            now = time.perf_counter()
+            fractions.append((now - self.started) / self.time_limit)
+            lefts.append(self.started + self.time_limit - now)
+        fraction = min(1.0, max(fractions, default=0.0))
+        return fraction, max(0.0, min(lefts)) if lefts else None
+
+
+def train_run(data, config, *, init, stop_event, preview, clock: RunClock, denoise: bool):
+    """Train (from ``init`` when given), then denoise ``data`` with the model kept.
+
+    Yields :class:`PhaseChange`, :class:`Progress`, ``PreviewUpdate`` and one
+    :class:`Trained`; returns ``(image, contrast_limits)``, or None when nothing is denoised
+    (``denoise`` false, or nothing trained).
+    """
+    yield PhaseChange(Phase.PREPARING)
+    extra = {} if init is None else {"init": init}
+    events = iter_train(data, config, stop_event=stop_event, preview=preview, **extra)
+    trained = yield from _forward_training(events, clock, stop_event, preview)
+    outcome = keep_better(trained, init)
+    yield outcome
+    if outcome.model is None or not denoise:
+        return None
+    yield PhaseChange(Phase.DENOISING)
+    return (yield from denoise_run(outcome.model, data, config.channel_axis, config.device))
+
+
+def _forward_training(events, clock: RunClock, stop_event, preview):
+    """Pass training events on in batches; time previews; stop when time is up."""
+    pending: list[TrainProgress] = []
+    last_sent = 0.0
+    training = False
+    resumed = time.perf_counter()
+    while True:
+        try:
+            event = next(events)
+        except StopIteration as end:
+            if pending:
+                yield Progress(tuple(pending), *clock.training_progress(pending[-1]))
+            return end.value
+        if isinstance(event, PreviewUpdate):
+            plane = preview.get_plane()
+            clock.note_preview(0 if plane is None else plane.size, time.perf_counter() - resumed)
+            yield event
+        elif isinstance(event, TrainProgress):
+            if not training:
+                training = True
+                yield PhaseChange(Phase.TRAINING)
+            pending.append(event)
+            if clock.out_of_time(event):
+                stop_event.set()
+            if time.perf_counter() - last_sent >= GUI_INTERVAL_S:
+                yield Progress(tuple(pending), *clock.training_progress(event))
+                pending, last_sent = [], time.perf_counter()
+        resumed = time.perf_counter()
+
+
+def keep_better(trained, init) -> Trained:
+    """Tell whether training improved on its start.
+
+    The engine keeps the starting weights unless a step beat their validation loss
+    (``best_step`` 0). With no step and no starting model nothing was trained: ``model`` is
+    None; with no step from a starting model, that model is kept as it was.
+    """
+    history = trained.history
+    if history.get("steps", 0) == 0:
+        return Trained(init, trained, kept_start=init is not None)
+    kept = init is not None and history.get("kept_weights") == "best" and history["best_step"] == 0
+    return Trained(trained, trained, kept_start=kept)
+
+
+def denoise_run(model, data: np.ndarray, channel_axis: int | None, device: str):
+    """Denoise ``data`` with ``model``, yielding :class:`Progress` at most every 0.25 s.
+
+    Returns ``(image, contrast_limits)``.
+    """
+    start = last_sent = time.perf_counter()
+    events = iter_denoise(model, data, channel_axis=channel_axis, device=device)
+    while True:
+        try:
+            progress = next(events)
+        except StopIteration as end:
+            image = end.value
+            return image, contrast_limits(image)
+        now = time.perf_counter()
+        if now - last_sent >= GUI_INTERVAL_S and progress.total:
+            fraction = progress.done / progress.total
+            left = (now - start) * (1 - fraction) / fraction if fraction > 0 else None
+            yield Progress((), fraction, left)
+            last_sent = now

@@ -1,0 +1,53 @@
+"""Plain-language help for every field of the training widget, shown as tooltips."""
+
+from __future__ import annotations
+
+TOOLTIPS = {
+    "image": "The image layer to denoise. It is copied: the layer itself is never changed.",
+    "start_from": (
+        "Where training starts. The built-in prior is a network already trained on many noisy "
+        "images: it denoises at once (Denoise now), and Train adapts it to your data. "
+        "Scratch starts from an untrained network."
+    ),
+    "start_file": "The saved model (.safetensors or BioImage Model Zoo .zip) to start from.",
+    "mode": (
+        "2D planes: each plane is denoised on its own. 3D: the last three axes (Z, Y, X) are "
+        "one volume, for Z stacks whose planes are alike."
+    ),
+    "rho": "Fraction of pixels held out for the loss; keep 0.05.",
+    "unrolls": "Network iterations: more is better and slower.",
+    "length_unit": "Count the training length in steps (a batch each) or passes over the data.",
+    "length": "How long to train, in the unit chosen above; the time limit may end it earlier.",
+    "time_limit": (
+        "Minutes from pressing Train to the result layer, final denoising included; "
+        "0 means no limit."
+    ),
+    "method": "N2I (Noise2Inpaint) is this plugin's method; Noise2Void is there for comparison.",
+    "patch_size": "Side in pixels of the image pieces trained on: larger sees more, is slower.",
+    "patch_depth": "Planes per image piece in 3D mode.",
+    "batch_size": "Image pieces per training step: more gives steadier steps, each slower.",
+    "learning_rate": "How far each training step moves the network; the default suits most data.",
+    "features": "Width of the network: more can denoise better and is slower.",
+    "seed": "Starting point of the random choices: the same seed gives the same result on a CPU.",
+    "val_fraction": "Share of the data kept aside to check the network (validation loss).",
+    "device": "Where to compute: auto picks a GPU when there is one.",
+    "channel_axis": "The axis holding colour channels, if any; each channel is scaled on its own.",
+}
+
+NOISE_TOOLTIPS = {
+    "model": (
+        "What the noise is like. White Gaussian: the same everywhere. Poisson-Gaussian: camera "
+        "photon noise, stronger in bright areas (usual for fluorescence). Correlated Gaussian: "
+        "noise that spreads over neighbouring pixels."
+    ),
+    "estimate": "Measure the camera's gain and offset from the image itself.",
+    "gain": "Camera counts per photon: the noise variance is gain x signal + offset.",
+    "offset": "Noise variance at zero signal (read noise), in counts squared.",
+    "region": "A Shapes layer with a rectangle on background, where the noise is measured.",
+}
+
+
+def apply_tooltips(owner, tooltips: dict[str, str]) -> None:
+    """Set the tooltip of each of ``owner``'s fields named in ``tooltips``."""
+    for name, text in tooltips.items():
+        getattr(owner, name).tooltip = text
