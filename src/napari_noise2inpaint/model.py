@@ -56,6 +56,11 @@ class TrainedModel:
         """The learned data-consistency penalty (None for Noise2Void and supervised models)."""
         return float(self.network.mu.detach()) if self.network.unrolled else None
 
+    @property
+    def normalises_each_image(self) -> bool:
+        """Whether images are normalised by their own mean and std (the built-in prior is)."""
+        return self.history.get("normalisation") == "per_image"
+
     def denoise(self, image: np.ndarray, **kwargs: Any) -> np.ndarray:
         """Denoise ``image``; see :func:`napari_noise2inpaint.denoise` for the options."""
         return denoise(self, image, **kwargs)
