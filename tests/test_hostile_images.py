@@ -3,7 +3,9 @@
 Every file here is tiny; the ones that lie about their size would need gigabytes if read.
 """
 
+import gc
 import struct
+import warnings
 
 import dask.array as da
 import numpy as np
@@ -45,6 +47,8 @@ def test_a_header_claiming_10_gb_in_a_tiny_file_is_refused_before_reading(tmp_pa
     assert "\n" not in str(error.value)
     with pytest.raises(InputError, match="damaged"):
         read_tiff(str(path))
+    with pytest.raises(InputError, match="damaged"):
+        open_lazy(path)  # the chunked path reads the same header
 
 
 def test_an_image_larger_than_memory_is_refused_with_the_chunked_way(tmp_path, little_memory):
@@ -78,6 +82,10 @@ def test_napari_opens_a_tiff_larger_than_memory_lazily(tmp_path, little_memory):
     [(layer, kwargs, kind)] = read_tiff(str(tmp_path / "big.tif"))
     assert isinstance(layer, da.Array) and kind == "image"
     np.testing.assert_array_equal(layer[1].compute(), data[1])
+    with warnings.catch_warnings():  # napari keeps the file open while the layer lives
+        warnings.simplefilter("ignore", ResourceWarning)
+        del layer
+        gc.collect()
 
 
 def test_a_png_claiming_a_huge_size_is_refused_in_one_sentence(tmp_path):

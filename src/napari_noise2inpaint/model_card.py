@@ -111,9 +111,13 @@ def _noise(config) -> dict[str, Any]:
 
 
 def _number(value) -> float | None:
-    if value is None:
+    """Return a finite number from a model's history, None for anything else (untrusted)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
-    value = float(value)
+    try:
+        value = float(value)
+    except (ValueError, OverflowError):
+        return None
     return value if math.isfinite(value) else None
 
 

@@ -13,6 +13,7 @@ import tifffile
 import zarr
 
 from .errors import InputError
+from .memory import check_tiff_header
 
 NGFF_VERSION = "0.4"
 AXIS_TYPES = {"t": "time", "c": "channel", "z": "space", "y": "space", "x": "space"}
@@ -164,6 +165,7 @@ def _open_tiff(path: Path) -> LazyImage:
     try:
         with tifffile.TiffFile(path) as tif:
             axes = tif.series[0].axes.lower()
+            check_tiff_header(tif.series[0], path)  # chunks a lying header promises are absent
         store = tifffile.imread(path, aszarr=True)
     except (tifffile.TiffFileError, ValueError, OSError) as error:
         raise InputError(f"Cannot read {path} as TIFF ({error}).") from None

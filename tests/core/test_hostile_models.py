@@ -231,3 +231,15 @@ def test_model_bytes_in_memory_keep_their_name(model):
     assert model_from_bytes(buffer.getvalue(), "worker copy").means == model.means
     with pytest.raises(ModelFileError, match="^worker copy is damaged"):
         model_from_bytes(buffer.getvalue()[:-10], "worker copy")
+
+
+def test_odd_history_and_data_still_give_a_model_card(model, tmp_path):
+    from napari_noise2inpaint.model_card import card_markdown, model_card
+
+    history = {"steps": "abc", "best_val_loss": "x", "epochs": [1], "package_version": [1]}
+    data = {"shapes": 7, "dtype": 5, "planes": "x", "channel_axis": [1]}
+    metadata = {"history": json.dumps(history), "data": json.dumps(data)}
+    loaded = load_model(_edited(model, tmp_path, metadata=metadata))
+    card = model_card(loaded)
+    assert card["training"]["validation_loss"] is None and card["training"]["epochs"] is None
+    assert "Noise2Inpaint" in card_markdown(card)
