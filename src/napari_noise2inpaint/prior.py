@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 BUILTIN = "builtin"
 PRIOR_FILE = Path(__file__).parent / "priors" / "n2i_prior.safetensors"
+#: Adam's learning rate when training starts from a model (measured on set12 02, sigma 25, 150
+#: steps from an early prior: 3e-4 gained 0.65 dB, 1e-3 0.4 dB).
+ADAPT_LEARNING_RATE = 3e-4
 ARCHITECTURE_FIELDS = (
     "method",
     "unrolls",
@@ -49,7 +52,11 @@ def load_builtin_prior() -> TrainedModel:
     return load_model(PRIOR_FILE)
 
 
-def config_for_init(config: Noise2InpaintConfig, init: TrainedModel) -> Noise2InpaintConfig:
+def config_for_init(
+    config: Noise2InpaintConfig,
+    init: TrainedModel,
+    learning_rate: float | None = ADAPT_LEARNING_RATE,
+) -> Noise2InpaintConfig:
     """Return ``config`` with the architecture of the model that training starts from.
 
     Parameters
@@ -59,12 +66,18 @@ def config_for_init(config: Noise2InpaintConfig, init: TrainedModel) -> Noise2In
     init : TrainedModel
         The starting model; its method, unrolls, features, depth, spatial dimensions and
         regulariser sharing replace the config's.
+    learning_rate : float or None
+        Adam's learning rate for adapting a trained network (lower than from scratch); None
+        keeps the config's.
 
     Returns
     -------
     Noise2InpaintConfig
     """
-    return config.replace(**{name: getattr(init.config, name) for name in ARCHITECTURE_FIELDS})
+    changes = {name: getattr(init.config, name) for name in ARCHITECTURE_FIELDS}
+    if learning_rate is not None:
+        changes["learning_rate"] = learning_rate
+    return config.replace(**changes)
 
 
 def check_init(config: Noise2InpaintConfig, init: TrainedModel) -> None:

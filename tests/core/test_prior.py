@@ -9,7 +9,7 @@ import torch
 from napari_noise2inpaint import Noise2InpaintConfig, denoise, train
 from napari_noise2inpaint.errors import InputError
 from napari_noise2inpaint.events import run_to_end
-from napari_noise2inpaint.prior import config_for_init, uses_own_statistics
+from napari_noise2inpaint.prior import ADAPT_LEARNING_RATE, config_for_init, uses_own_statistics
 from napari_noise2inpaint.prior_training import (
     PriorRecipe,
     iter_train_prior,
@@ -75,6 +75,8 @@ def test_without_a_config_the_architecture_comes_from_the_starting_model(start_m
     config = config_for_init(Noise2InpaintConfig(), start_model)
     assert (config.unrolls, config.features) == (2, 8)
     assert config.rho == Noise2InpaintConfig().rho
+    assert config.learning_rate == ADAPT_LEARNING_RATE
+    assert config_for_init(Noise2InpaintConfig(), start_model, None).learning_rate == 1e-3
 
 
 def test_per_image_normalisation_follows_intensity_changes(start_model):
