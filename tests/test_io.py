@@ -123,3 +123,15 @@ def test_written_file_has_umask_permissions(tmp_path):
     finally:
         os.umask(umask)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_outputs_that_cannot_be_files_are_one_sentence(tmp_path, monkeypatch):
+    (tmp_path / "folder.tif").mkdir()
+    with pytest.raises(InputError, match="it is a folder"):
+        write_tiff(tmp_path / "folder.tif", np.zeros((8, 8)))
+    with pytest.raises(InputError, match="is a folder, not an image file"):
+        read_image(tmp_path / "folder.tif")
+    monkeypatch.setattr(io.os, "access", lambda path, mode: False)
+    with pytest.raises(InputError, match="is not writable"):
+        write_tiff(tmp_path / "out.tif", np.zeros((8, 8)))
+    assert [p.name for p in tmp_path.iterdir()] == ["folder.tif"]

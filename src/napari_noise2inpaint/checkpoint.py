@@ -17,7 +17,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as safetensors_bytes
 
 from ._version import __version__
-from .errors import InputError, ModelFileError
+from .errors import ModelFileError
+from .io import check_target
 
 if TYPE_CHECKING:
     from .model import TrainedModel
@@ -35,10 +36,14 @@ def save_model(model: TrainedModel, path: str | os.PathLike) -> None:
         The model to save.
     path : str or path-like
         Destination, conventionally ending in ``.safetensors``.
+
+    Raises
+    ------
+    InputError
+        The destination is a folder, or its folder is missing or not writable.
     """
     path = Path(path)
-    if not path.parent.is_dir():
-        raise InputError(f"Cannot write {path}: folder {path.parent} does not exist.")
+    check_target(path)
     tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
     try:
         # written by Python so the file gets the user's umask (safetensors' writer uses 0600)

@@ -51,6 +51,8 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     if suffix not in TIFF_SUFFIXES + PILLOW_SUFFIXES:
         supported = ", ".join(TIFF_SUFFIXES + PILLOW_SUFFIXES)
         raise InputError(f"{path} has an unsupported extension; use one of {supported}.")
+    if path.is_dir():
+        raise InputError(f"{path} is a folder, not an image file.")
     if not path.is_file():
         raise InputError(f"Image file {path} does not exist.")
     try:
@@ -148,8 +150,7 @@ def write_tiff(
     data = np.ascontiguousarray(array, dtype=dtype)
     if source is not None and _same_file(path, Path(source)):
         raise InputError(f"Refusing to overwrite the input image {source}; choose another --out.")
-    if not path.parent.is_dir():
-        raise InputError(f"Cannot write {path}: folder {path.parent} does not exist.")
+    check_target(path)
     options = _tiff_options(data, axes, scale, unit, labels)
     tmp = _new_temp_file(path)
     try:
@@ -159,6 +160,22 @@ def write_tiff(
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def check_target(path: Path) -> None:
+    """Refuse, in one sentence, an output path that cannot be written as a file.
+
+    Raises
+    ------
+    InputError
+        Its folder is missing or not writable, or the path is a folder.
+    """
+    if not path.parent.is_dir():
+        raise InputError(f"Cannot write {path}: folder {path.parent} does not exist.")
+    if path.is_dir():
+        raise InputError(f"Cannot write {path}: it is a folder; give a file name.")
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise InputError(f"Cannot write {path}: folder {path.parent} is not writable.")
 
 
 def _new_temp_file(path: Path) -> Path:

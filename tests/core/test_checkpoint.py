@@ -85,3 +85,15 @@ def test_a_model_file_saved_under_a_zip_name_still_loads(trained, tmp_path):
     path = tmp_path / "model.zip"
     save_model(trained, path)
     assert load_model(path).config == trained.config
+
+
+def test_a_model_is_not_written_over_a_folder_or_into_a_locked_one(trained, tmp_path, monkeypatch):
+    from napari_noise2inpaint import InputError, io
+
+    (tmp_path / "m.safetensors").mkdir()
+    with pytest.raises(InputError, match="it is a folder"):
+        save_model(trained, tmp_path / "m.safetensors")
+    monkeypatch.setattr(io.os, "access", lambda path, mode: False)
+    with pytest.raises(InputError, match="is not writable"):
+        save_model(trained, tmp_path / "n.safetensors")
+    assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]
