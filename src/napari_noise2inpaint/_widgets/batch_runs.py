@@ -60,7 +60,7 @@ class _Stopped(Exception):
     """The user pressed Stop during a file."""
 
 
-def layers_run(model, snapshots, *, uncertainty, masks, residual, device, stop_event):
+def layers_run(model, snapshots, device, *, uncertainty, masks, residual, stop_event):
     """Denoise each snapshot in turn, yielding progress and a :class:`LayerResult` for each."""
     axis = model.config.channel_axis
     for index, snapshot in enumerate(snapshots):
@@ -104,8 +104,8 @@ def stoppable_layers_run(*args, **kwargs):
         return
 
 
-def folder_run(model, folder, out, *, uncertainty, masks, device, stop_event):
-    """Denoise every image of ``folder`` into ``out``; return a :class:`FolderSummary`."""
+def folder_run(model, files, out, device, *, uncertainty, masks, stop_event):
+    """Denoise ``files`` into the folder ``out``; return a :class:`FolderSummary`."""
     out = Path(out)
     out.mkdir(exist_ok=True)
     summary = FolderSummary(out)
@@ -116,7 +116,7 @@ def folder_run(model, folder, out, *, uncertainty, masks, device, stop_event):
 
     items = iter_batch(
         model,
-        folder,
+        files,
         out=out,
         uncertainty=uncertainty,
         masks=masks,
@@ -137,7 +137,7 @@ def folder_run(model, folder, out, *, uncertainty, masks, device, stop_event):
     return summary
 
 
-def report_run(snapshot: LayerSnapshot, channel_axis):
+def report_run(snapshot: LayerSnapshot, channel_axis, stop_event=None):
     """Estimate the noise of ``snapshot``; return the :class:`NoiseReport`."""
     yield BatchProgress(0.0, f"noise report of {snapshot.name}")
     return noise_report(snapshot.data, channel_axis=channel_axis)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from magicgui.widgets import (
     CheckBox,
+    ComboBox,
     Container,
     FileEdit,
     Label,
@@ -28,6 +29,7 @@ from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import QSizePolicy
 
 from napari_noise2inpaint import InputError, available_devices, load_model
+from napari_noise2inpaint.batch import collect_inputs
 from napari_noise2inpaint.uncertainty import DEFAULT_MASKS
 
 from . import model_info
@@ -49,7 +51,7 @@ def _wrapping_label(label: str) -> Label:
 
 
 def _chosen_path(edit: FileEdit) -> Path | None:
-    """The path in a FileEdit, or None when it is empty."""
+    """Return the path in a FileEdit, or None when it is empty."""
     text = str(edit.value).strip()
     return None if text in ("", ".") else Path(text)
 
@@ -64,8 +66,6 @@ class BatchWidget(Container):
     """
 
     def __init__(self, napari_viewer):
-        from magicgui.widgets import ComboBox
-
         self.viewer = napari_viewer
         self.job = Job()
         self.model_file = FileEdit(label="model file", mode="r", filter="*.safetensors *.zip")
@@ -98,7 +98,7 @@ class BatchWidget(Container):
         self.apply_layers.changed.connect(self.run_layers)
         self.apply_folder.changed.connect(self.run_folder)
         self.report_button.changed.connect(self.run_report)
-        self.stop_button.changed.connect(lambda *_: self.job.cancel())
+        self.stop_button.changed.connect(lambda *_: self.job.stop())
         self.native.destroyed.connect(lambda *_: self.job.close())
         for event in (napari_viewer.layers.events.inserted, napari_viewer.layers.events.removed):
             event.connect(lambda *_: self.reset_choices())
@@ -124,6 +124,7 @@ class BatchWidget(Container):
             stoppable_layers_run,
             model,
             snapshots,
+            self.device.value,
             uncertainty=self.uncertainty.value,
             masks=self.masks.value,
             residual=self.residual.value,
@@ -140,6 +141,7 @@ class BatchWidget(Container):
             folder = _chosen_path(self.in_folder)
             if folder is None or not folder.is_dir():
                 raise InputError("Choose an input folder first.")
+            files = collect_inputs(folder)
             out = _chosen_path(self.out_folder) or folder / DEFAULT_OUT
             if not out.parent.is_dir():
                 raise InputError(f"Cannot write into {out}: {out.parent} does not exist.")
@@ -150,8 +152,9 @@ class BatchWidget(Container):
         self._start(
             folder_run,
             model,
-            folder,
+            files,
             out,
+            self.device.value,
             uncertainty=self.uncertainty.value,
             masks=self.masks.value,
             device=self.device.value,
@@ -172,7 +175,6 @@ class BatchWidget(Container):
             report_run,
             snapshot,
             None,
-            device="cpu",
             doing="estimating the noise",
             on_yield=self._on_progress,
             on_return=self._show_report,
@@ -188,13 +190,11 @@ class BatchWidget(Container):
             raise InputError("Choose a model file first.")
         return load_model(path)
 
-    def _start(self, func, *args, doing, on_yield, on_return, device=None, **kwargs) -> None:
+    def _start(self, func, *args, doing, on_yield, on_return, device="cpu", **kwargs) -> None:
         self.job = Job()
         self.native.destroyed.connect(self.job.close)
         self._set_running(True)
         self.panel.start(doing.capitalize())
-        if device is not None and device != "cpu":
-            kwargs["device"] = device
         self.job.start(
             func,
             *args,
@@ -203,7 +203,7 @@ class BatchWidget(Container):
             on_yield=on_yield,
             on_return=on_return,
             on_done=self._on_done,
-            device=kwargs.get("device", "cpu"),
+            device=device,
             **kwargs,
         )
 
@@ -225,11 +225,15 @@ class BatchWidget(Container):
             self._on_progress(value)
             return
         snapshot = value.snapshot
-        self.viewer.add_image(value.image, **snapshot.layer_kwargs(suffix, contrast_limits=value.limits))
+        self.viewer.add_image(
+            value.image, **snapshot.layer_kwargs(suffix, contrast_limits=value.limits)
+        )
         for name, extra in (("uncertainty", value.uncertainty), ("residual", value.residual)):
             if extra is not None:
                 limits = contrast_limits(extra)
-                self.viewer.add_image(extra, **snapshot.layer_kwargs(f"N2I {name}", contrast_limits=limits))
+                self.viewer.add_image(
+                    extra, **snapshot.layer_kwargs(f"N2I {name}", contrast_limits=limits)
+                )
         if value.check is not None:
             self.verdict.value = f"{snapshot.name}: {value.check.text()}"
             self.verdict.visible = True

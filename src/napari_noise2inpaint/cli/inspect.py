@@ -7,12 +7,12 @@ import contextlib
 import dataclasses
 import json
 
-from napari_noise2inpaint.data import check_array, resolve_channel_axis, to_planes
+from napari_noise2inpaint.data import check_array
 from napari_noise2inpaint.inference import iter_denoise
 from napari_noise2inpaint.io import read_image
 from napari_noise2inpaint.loading import load_model
 from napari_noise2inpaint.noise_report import noise_report
-from napari_noise2inpaint.residual import check_residual
+from napari_noise2inpaint.residual import check_residual_of_image
 
 from .terminal import Progress, drain
 from .values import integer
@@ -59,11 +59,4 @@ def _residual_check(args: argparse.Namespace, image):
             iter_denoise(model, image, channel_axis=axis),
             lambda event: bar.update(event.done, event.total),
         )
-    axis, _ = resolve_channel_axis(image, axis)
-    noisy_plane = to_planes(image, axis)[0][0, 0]
-    result_plane = to_planes(result, axis)[0][0, 0]
-    config = model.config
-    noise_model = config.noise_model if config.method == "n2i" else "gaussian"
-    return check_residual(
-        noisy_plane, result_plane, noise_model=noise_model, noise_kernel=config.noise_kernel
-    )
+    return check_residual_of_image(image, result, model, axis)

@@ -1,0 +1,131 @@
+import numpy as np
+import pytest
+import tifffile
+from widget_helpers import PLUGIN, TIMEOUT_MS, noisy
+
+from napari_noise2inpaint import Noise2InpaintConfig, save_model, train
+from napari_noise2inpaint.batch import pixel_scale
+from napari_noise2inpaint.io import write_tiff
+
+WIDGET = "Batch and trust"
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    config = Noise2InpaintConfig(steps=2, features=4, unrolls=2, batch_size=2, patch_size=16)
+    path = tmp_path_factory.mktemp("model") / "m.safetensors"
+    save_model(train(noisy((32, 32)), config), path)
+    return path
+
+
+@pytest.fixture
+def widget(viewer, model_path):
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, WIDGET)
+    widget.model_file.value = model_path
+    widget.device.value = "cpu"
+    return widget
+
+
+def idle(qtbot, widget):
+    qtbot.waitUntil(
+        lambda: widget.apply_layers.enabled and not widget.job.running, timeout=TIMEOUT_MS
+    )
+
+
+def test_several_layers_get_results_uncertainty_and_residual(qtbot, viewer, widget, notices):
+    viewer.add_image(noisy((32, 32), 1), name="a", scale=(2, 3))
+    viewer.add_image(noisy((2, 32, 32), 2), name="b", scale=(4, 1, 1))
+    viewer.add_image(noisy((32, 32), 3), name="c")
+    widget.reset_choices()
+    widget.layers.value = ["a", "b"]
+    widget.uncertainty.value = True
+    widget.masks.value = 2
+    widget.residual.value = True
+    widget.apply_layers.clicked.emit()
+    assert widget.stop_button.enabled
+    qtbot.waitUntil(lambda: "b (N2I residual)" in viewer.layers, timeout=TIMEOUT_MS)
+    idle(qtbot, widget)
+    names = [layer.name for layer in viewer.layers]
+    assert "a (N2I, 2 steps)" in names and "a (N2I uncertainty)" in names
+    assert not any(name.startswith("c (") for name in names)
+    spread = viewer.layers["b (N2I uncertainty)"]
+    assert spread.data.shape == (2, 32, 32) and spread.data.min() >= 0
+    np.testing.assert_allclose(spread.scale, (4, 1, 1))
+    np.testing.assert_allclose(viewer.layers["a (N2I residual)"].scale, (2, 3))
+    assert not widget.verdict.native.isHidden() and "Residual" in widget.verdict.value
+    assert notices == []
+
+
+def test_folder_is_written_with_scale_and_bad_files_are_reported(qtbot, widget, tmp_path, notices):
+    folder = tmp_path / "plate"
+    folder.mkdir()
+    for index in range(2):
+        write_tiff(folder / f"w{index}.tif", noisy((32, 32), index), scale=(0.5, 0.5))
+    (folder / "broken.tif").write_bytes(b"junk")
+    widget.in_folder.value = folder
+    widget.apply_folder.clicked.emit()
+    qtbot.waitUntil(lambda: len(notices) > 0, timeout=TIMEOUT_MS)
+    idle(qtbot, widget)
+    out = folder / "N2I"
+    assert sorted(p.name for p in out.iterdir()) == ["w0.tif", "w1.tif"]
+    assert tifffile.imread(out / "w0.tif").dtype == np.float32
+    assert pixel_scale(out / "w0.tif", 2) == pytest.approx((0.5, 0.5))
+    (notice,) = notices
+    assert "2 image(s) written" in notice.message and "broken.tif" in notice.message
+
+
+def test_stop_ends_a_folder_run_between_files(qtbot, widget, tmp_path, notices, monkeypatch):
+    from napari_noise2inpaint._widgets import batch_runs
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for index in range(4):
+        write_tiff(folder / f"w{index}.tif", noisy((32, 32), index))
+    widget.in_folder.value = folder
+    widget.out_folder.value = tmp_path / "out"
+    original = batch_runs.iter_batch
+
+    def stop_after_first(*args, **kwargs):  # Stop pressed while the first file is written
+        for item in original(*args, **kwargs):
+            widget.job.stop_event.set()
+            yield item
+
+    monkeypatch.setattr(batch_runs, "iter_batch", stop_after_first)
+    widget.apply_folder.clicked.emit()
+    qtbot.waitUntil(lambda: len(notices) > 0, timeout=TIMEOUT_MS)
+    idle(qtbot, widget)
+    assert len(list((tmp_path / "out").iterdir())) == 1
+    assert "before Stop" in notices[0].message
+
+
+def test_noise_report_is_shown_for_the_chosen_layer(qtbot, viewer, widget, notices):
+    rng = np.random.default_rng(0)
+    viewer.add_image(rng.normal(100, 10, (64, 64)).astype(np.float32), name="white")
+    widget.reset_choices()
+    widget.report_layer.value = viewer.layers["white"]
+    widget.report_button.clicked.emit()
+    qtbot.waitUntil(lambda: not widget.report.native.isHidden(), timeout=TIMEOUT_MS)
+    idle(qtbot, widget)
+    assert "Estimated noise" in widget.report.value
+    assert "white Gaussian" in widget.report.value
+    assert notices == []
+
+
+def test_bad_requests_are_one_notification(viewer, widget, notices, tmp_path):
+    widget.layers.value = []
+    widget.apply_layers.clicked.emit()
+    widget.apply_folder.clicked.emit()  # the input folder is still empty
+    widget.in_folder.value = tmp_path  # a folder without images
+    widget.apply_folder.clicked.emit()
+    viewer.add_image(noisy((32, 32)), name="a")
+    widget.reset_choices()
+    widget.layers.value = ["a"]
+    widget.model_file.value = ""
+    widget.apply_layers.clicked.emit()
+    assert [n.message for n in notices] == [
+        "Choose one or more image layers first.",
+        "Choose an input folder first.",
+        f"{tmp_path} matches no image file (.tif, .tiff, .png, .jpg, .jpeg).",
+        "Choose a model file first.",
+    ]
+    assert not widget.job.running and list(tmp_path.iterdir()) == []
