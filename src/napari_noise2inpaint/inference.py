@@ -103,32 +103,10 @@ def iter_denoise(
     means, stds = broadcast_statistics(model.means, model.stds, planes.shape[0])
     mu_scale = _mu_scale(model, planes, noise_sigma)
     normalise(planes, means, stds)
-    net = model.network
-    home = next(net.parameters()).device
+    home = next(model.network.parameters()).device
     target = home if device == "keep" else resolve_device(device)
-    if model.config.spatial_dims == 3:
-        flat = planes.reshape(-1, volume_depth(image.shape, axis), *planes.shape[-2:])
-        depth = tile_depth or DEFAULT_TILE_DEPTH[target.type]
-        side = tile_size or math.isqrt(VOXELS_PER_TILE[target.type] // min(depth, flat.shape[1]))
-        tiles = (depth, side, side)
-    else:
-        tiles = (tile_size or DEFAULT_TILE[target.type],) * 2
-        flat = planes.reshape(-1, *planes.shape[-2:])
-    net.to(target, memory_format=memory_format(model.config.spatial_dims)).eval()
-    try:
-        while True:
-            try:
-                result = yield from _denoise_planes(
-                    model, flat, output, tiles, overlap, target, mu_scale
-                )
-                break
-            except torch.cuda.OutOfMemoryError:
-                if tiles[-1] <= 128:
-                    raise
-                tiles = tuple(max(1, side // 2) for side in tiles)
-                torch.cuda.empty_cache()
-    finally:
-        net.to(home)
+    flat, tiles = _flat_and_tiles(model, planes, image.shape, axis, target, tile_size, tile_depth)
+    result = yield from _denoise_on(model, flat, output, tiles, overlap, target, mu_scale)
     result = result.reshape(planes.shape)
     for channel, mean, std in zip(result, means, stds, strict=True):
         channel *= std
@@ -139,6 +117,38 @@ def iter_denoise(
 def denoise(model: TrainedModel, image, **kwargs) -> np.ndarray:
     """Denoise and return the result; same arguments as :func:`iter_denoise`."""
     return run_to_end(iter_denoise(model, image, **kwargs))
+
+
+def _flat_and_tiles(model, planes, shape, axis, device, tile_size, tile_depth):
+    """Return planes as ``(N, H, W)`` (volumes as ``(N, D, H, W)``) and the tile shape."""
+    if model.config.spatial_dims == 3:
+        flat = planes.reshape(-1, volume_depth(shape, axis), *planes.shape[-2:])
+        depth = tile_depth or DEFAULT_TILE_DEPTH[device.type]
+        side = tile_size or math.isqrt(VOXELS_PER_TILE[device.type] // min(depth, flat.shape[1]))
+        return flat, (depth, side, side)
+    return planes.reshape(-1, *planes.shape[-2:]), (tile_size or DEFAULT_TILE[device.type],) * 2
+
+
+def _denoise_on(model, flat, output, tiles, overlap, device, mu_scale):
+    """Denoise on ``device`` (the network goes back afterwards), halving tiles on CUDA OOM."""
+    net = model.network
+    home = next(net.parameters()).device
+    net.to(device, memory_format=memory_format(model.config.spatial_dims)).eval()
+    try:
+        while True:
+            try:
+                return (
+                    yield from _denoise_planes(
+                        model, flat, output, tiles, overlap, device, mu_scale
+                    )
+                )
+            except torch.cuda.OutOfMemoryError:
+                if tiles[-1] <= 128:
+                    raise
+                tiles = tuple(max(1, side // 2) for side in tiles)
+                torch.cuda.empty_cache()
+    finally:
+        net.to(home)
 
 
 def _mu_scale(model: TrainedModel, planes: np.ndarray, noise_sigma) -> float:
