@@ -135,39 +135,10 @@ def card_markdown(card: dict[str, Any], notes: list[str] = ()) -> str:
     -------
     str
     """
-    training, data, noise = card["training"], card["data"], card["noise_model"]
-    output = card["inference_output"]
-    if output == "masks":
-        output_text = (
-            "The model was configured to average over random inpainting masks at test time; "
-            "this random procedure cannot be exported, so the package returns the last "
-            "regulariser output **z** instead."
-        )
-    else:
-        output_text = {
-            "z": "The package returns the last regulariser output **z**.",
-            "x": "The package returns the last data-consistency output **x** (all pixels as data).",
-        }[output]
-    noise_params = ", ".join(f"{k} = {_short(v)}" for k, v in noise.items() if k != "model") or "-"
+    training = card["training"]
     loss = training["validation_loss"]
-    rows = [
-        ("Method", card["method_name"]),
-        ("rho (loss-set fraction)", _or_dash(card["rho"])),
-        ("Effective rho", _or_dash(card["rho_effective"], ".4g")),
-        ("K (unrolls)", _or_dash(card["unrolls"])),
-        ("Learned mu", _or_dash(card["mu"], ".4g")),
-        ("Noise model", f"{noise['model']} ({noise_params})"),
-        ("U-Net", _network(card["network"])),
-        ("Training steps", _or_dash(training["steps"])),
-        ("Epochs", _or_dash(training["epochs"], ".3g")),
-        ("Batch / patch", f"{training['batch_size']} patches of {training['patch_size']} px"),
-        ("Training loss", training["loss"]),
-        ("Validation loss", f"{_or_dash(loss, '.5g')} ({training['validation_loss_kind']})"),
-        ("Training data shape(s)", _or_dash(data["shapes"])),
-        ("Training data dtype", _or_dash(data["dtype"])),
-        ("Training planes", _or_dash(data["planes"])),
-        ("napari-noise2inpaint", card["package_version"]),
-    ]
+    rows = _table_rows(card)
+    output_text = _output_text(card["inference_output"])
     table = "\n".join(f"| {name} | {value} |" for name, value in rows)
     means = ", ".join(f"{m:.6g}" for m in card["normalization"]["means"])
     stds = ", ".join(f"{s:.6g}" for s in card["normalization"]["stds"])
@@ -206,6 +177,43 @@ error against ground truth; inspect results on your own images.
 
 {CITATION} doi:{CITATION_DOI}
 """
+
+
+def _output_text(output: str) -> str:
+    if output == "masks":
+        return (
+            "The model was configured to average over random inpainting masks at test time; "
+            "this random procedure cannot be exported, so the package returns the last "
+            "regulariser output **z** instead."
+        )
+    return {
+        "z": "The package returns the last regulariser output **z**.",
+        "x": "The package returns the last data-consistency output **x** (all pixels as data).",
+    }[output]
+
+
+def _table_rows(card: dict[str, Any]) -> list[tuple[str, Any]]:
+    training, data, noise = card["training"], card["data"], card["noise_model"]
+    noise_params = ", ".join(f"{k} = {_short(v)}" for k, v in noise.items() if k != "model") or "-"
+    loss = training["validation_loss"]
+    return [
+        ("Method", card["method_name"]),
+        ("rho (loss-set fraction)", _or_dash(card["rho"])),
+        ("Effective rho", _or_dash(card["rho_effective"], ".4g")),
+        ("K (unrolls)", _or_dash(card["unrolls"])),
+        ("Learned mu", _or_dash(card["mu"], ".4g")),
+        ("Noise model", f"{noise['model']} ({noise_params})"),
+        ("U-Net", _network(card["network"])),
+        ("Training steps", _or_dash(training["steps"])),
+        ("Epochs", _or_dash(training["epochs"], ".3g")),
+        ("Batch / patch", f"{training['batch_size']} patches of {training['patch_size']} px"),
+        ("Training loss", training["loss"]),
+        ("Validation loss", f"{_or_dash(loss, '.5g')} ({training['validation_loss_kind']})"),
+        ("Training data shape(s)", _or_dash(data["shapes"])),
+        ("Training data dtype", _or_dash(data["dtype"])),
+        ("Training planes", _or_dash(data["planes"])),
+        ("napari-noise2inpaint", card["package_version"]),
+    ]
 
 
 def _short(value) -> str:
