@@ -128,3 +128,11 @@ def test_inspect_bad_image_exits_2(tmp_path, capsys):
     (tmp_path / "a.tif").write_bytes(b"junk")
     assert main(["inspect", str(tmp_path / "a.tif")]) == 2
     assert capsys.readouterr().err.startswith("noise2inpaint: error: Cannot read")
+
+
+def test_train_on_a_folder_uses_all_its_images(plate, tmp_path, capsys):
+    out = tmp_path / "m.safetensors"
+    assert main(["train", str(plate), "--out", str(out), *TINY]) == 0
+    capsys.readouterr()
+    assert main(["info", str(out)]) == 0
+    assert json.loads(capsys.readouterr().out)["data"]["shapes"] == [[32, 32]] * 3

@@ -13,7 +13,7 @@ import glob
 import sys
 from pathlib import Path
 
-from napari_noise2inpaint.batch import iter_batch
+from napari_noise2inpaint.batch import collect_inputs, iter_batch
 from napari_noise2inpaint.errors import InputError
 from napari_noise2inpaint.inference import iter_denoise
 from napari_noise2inpaint.io import TIFF_SUFFIXES, read_image, write_tiff
@@ -68,6 +68,17 @@ def wants_batch(args: argparse.Namespace) -> bool:
         or args.uncertainty
         or _plain_folder(Path(args.out))
     )
+
+
+def expand_folders(paths: list[str]) -> list[str]:
+    """Replace plain folders and glob patterns by the images in them (``train`` on a folder)."""
+    expanded = []
+    for path in paths:
+        if _plain_folder(Path(path)) or glob.has_magic(path):
+            expanded += [str(found) for found in collect_inputs(path)]
+        else:
+            expanded.append(path)
+    return expanded
 
 
 def _plain_folder(path: Path) -> bool:

@@ -20,6 +20,7 @@ from napari_noise2inpaint.io import read_image
 from napari_noise2inpaint.model import TrainedModel
 from napari_noise2inpaint.ome_zarr import create_ome_zarr, default_axes, is_zarr_path, open_lazy
 
+from .batch import expand_folders
 from .outputs import check_output
 from .terminal import PROG, Progress, drain
 from .values import non_negative_integer, scheduler_address, sizes
@@ -114,4 +115,5 @@ def _axes(known: str | None, ndim: int, channel_axis: int | None) -> str:
 
 def read_training_images(paths: list[str]) -> list:
     """Read training images; zarr stores stay lazy (large ones are trained on random crops)."""
+    paths = expand_folders(paths)  # a folder of images (not a zarr store) gives its images
     return [open_lazy(p).data if is_zarr_path(p) else read_image(p) for p in paths]
