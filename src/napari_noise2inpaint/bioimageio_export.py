@@ -90,22 +90,10 @@ def export_bioimageio(
     with torch.no_grad():
         test_output = pipeline(torch.from_numpy(test_input)).numpy()
     traced = _trace(pipeline, test_input, test_output)
-    card = model_card(model)
+    fixed = model.config.noise_model == "correlated"
     with tempfile.TemporaryDirectory(prefix="n2i-bioimageio-") as folder:
         folder = Path(folder)
-        torch.save(pipeline.state_dict(), folder / STATE_DICT_FILE)
-        save_model(model, folder / MODEL_FILE)
-        traced.save(str(folder / TORCHSCRIPT_FILE))
-        np.save(folder / "test_input.npy", test_input)
-        np.save(folder / "test_output.npy", test_output)
-        tifffile.imwrite(folder / "sample_input.tif", test_input[0])
-        tifffile.imwrite(folder / "sample_output.tif", test_output[0])
-        cover_image(test_input[0, 0], test_output[0, 0]).save(folder / "cover.png")
-        fixed = model.config.noise_model == "correlated"
-        notes = [_size_note(model, test_input.shape[-2:], fixed)]
-        (folder / "README.md").write_text(card_markdown(card, notes), encoding="utf-8")
-        info = _package_info(model, card)
-        (folder / INFO_FILE).write_text(json.dumps(info, indent=2, default=str), "utf-8")
+        info = _write_files(folder, model, pipeline, traced, (test_input, test_output), fixed)
         tmp = path.parent / f".{path.name}.{os.getpid()}.tmp.zip"
         try:
             with _closing_leaked_files():
@@ -116,6 +104,25 @@ def export_bioimageio(
             tmp.unlink(missing_ok=True)
             raise
     return path
+
+
+def _write_files(folder: Path, model, pipeline, traced, tests, fixed: bool) -> dict:
+    """Write the package's files into ``folder``; return its ``noise2inpaint.json`` info."""
+    test_input, test_output = tests
+    torch.save(pipeline.state_dict(), folder / STATE_DICT_FILE)
+    save_model(model, folder / MODEL_FILE)
+    traced.save(str(folder / TORCHSCRIPT_FILE))
+    np.save(folder / "test_input.npy", test_input)
+    np.save(folder / "test_output.npy", test_output)
+    tifffile.imwrite(folder / "sample_input.tif", test_input[0])
+    tifffile.imwrite(folder / "sample_output.tif", test_output[0])
+    cover_image(test_input[0, 0], test_output[0, 0]).save(folder / "cover.png")
+    card = model_card(model)
+    notes = [_size_note(model, test_input.shape[-2:], fixed)]
+    (folder / "README.md").write_text(card_markdown(card, notes), encoding="utf-8")
+    info = _package_info(model, card)
+    (folder / INFO_FILE).write_text(json.dumps(info, indent=2, default=str), "utf-8")
+    return info
 
 
 @contextlib.contextmanager
@@ -243,17 +250,15 @@ def _package_info(model: TrainedModel, card: dict) -> dict:
     }
 
 
-def _describe(spec, model, folder: Path, shape, fixed, info, name, authors):
-    v = spec["v0_5"]
-    channels = shape[1]
-    step = 2**model.config.depth
+def _tensors(v, step: int, folder: Path, shape, fixed: bool):
+    """Describe the input and output tensors (raw units; sizes fixed or multiples of step)."""
     if fixed:
         sizes = {"y": shape[2], "x": shape[3]}
     else:
         sizes = {
             axis: v.ParameterizedSize(min=MIN_SIZE_STEPS * step, step=step) for axis in ("y", "x")
         }
-    channel_names = [f"channel{i}" for i in range(channels)]
+    channel_names = [f"channel{i}" for i in range(shape[1])]
     input_axes = [
         v.BatchAxis(),
         v.ChannelAxis(channel_names=channel_names),
@@ -284,6 +289,12 @@ def _describe(spec, model, folder: Path, shape, fixed, info, name, authors):
         sample_tensor=v.FileDescr(source=folder / "sample_output.tif"),
         data=data,
     )
+    return inputs, outputs
+
+
+def _describe(spec, model, folder: Path, shape, fixed, info, name, authors):
+    v = spec["v0_5"]
+    inputs, outputs = _tensors(v, 2**model.config.depth, folder, shape, fixed)
     torch_version = v.Version(torch.__version__.split("+")[0])
     architecture = v.ArchitectureFromLibraryDescr(
         import_from="napari_noise2inpaint.bioimageio_arch",
