@@ -66,6 +66,13 @@ def never_trains(monkeypatch):
         (["--noise-region", "-8", "8", "0", "8"], "noise_region must be 4 whole numbers"),
         (["--channel-axis", "0"], "channel axis cannot be one of the two image (Y, X) axes"),
         (["--channel-axis", "5"], "does not exist in an array of shape"),
+        (["--seed", "99999999999999999999999"], "seed must be at most 4294967295"),
+        (["--seed", "-1"], "seed must be at least 0"),
+        (["--features", "100000"], "features must be at most 256"),
+        (["--batch", "100000"], "batch_size must be at most 4096"),
+        (["--depth", "30"], "depth must be at most 6"),
+        (["--mu-init", "1e308"], "mu_init must be at most 1e+06"),
+        (["--lr", "1e308"], "learning_rate must be at most 1"),
     ],
 )
 def test_train_values_are_checked_before_training(
@@ -263,3 +270,20 @@ def test_usage_errors_are_one_line(capsys):
         assert main(argv) == 2
         lines = capsys.readouterr().err.strip().splitlines()
         assert len(lines) == 1 and "--help)" in lines[0]
+
+
+def test_a_time_limit_that_ends_before_the_first_step_saves_nothing(files, tmp_path, capsys):
+    out = tmp_path / "m.safetensors"
+    args = ["train", str(files["image"]), "--out", str(out), "--init", "scratch", *TINY]
+    code = main([*args, "--time-limit", "1e-9"])
+    one_error(capsys, code, "before its first step; no model saved")
+    assert not out.exists()
+
+
+def test_running_out_of_memory_is_one_line(files, tmp_path, capsys, monkeypatch):
+    def too_big(paths):
+        raise MemoryError
+
+    monkeypatch.setattr(cli_train, "read_training_images", too_big)
+    code = main(["train", str(files["image"]), "--out", str(tmp_path / "m.safetensors")])
+    one_error(capsys, code, "not enough memory")

@@ -15,6 +15,22 @@ from .errors import InputError
 
 #: Accepted fractions of pixels in the loss set Lambda: at least 1 pixel in 250, at most half.
 RHO_RANGE = (0.004, 0.5)
+#: Largest accepted values: beyond these a setting (or a model file) asks for gigabytes of
+#: weights or activations, a prediction that never ends, or arithmetic that overflows.
+LIMITS = {
+    "unrolls": 64,
+    "features": 256,
+    "depth": 6,
+    "inference_masks": 256,
+    "cg_iterations": 1000,
+    "patch_size": 4096,
+    "patch_depth": 1024,
+    "batch_size": 4096,
+    "learning_rate": 1.0,
+    "mu_init": 1e6,
+    "mu_lr_factor": 1e6,
+    "seed": 2**32 - 1,
+}
 _TYPES = {
     "int": ((numbers.Integral,), "a whole number"),
     "float": ((numbers.Real,), "a finite number"),
@@ -43,6 +59,11 @@ def check_config(config: Any, choices: dict[str, tuple]) -> None:
         raise InputError(f"rho must be between {low} and {high}, got {config.rho}.")
     for name in _AT_LEAST_1:
         _check_min(name, getattr(config, name), 1)
+    for name, limit in LIMITS.items():
+        if getattr(config, name) > limit:
+            shown = f"{limit:g}" if isinstance(limit, float) else limit
+            raise InputError(f"{name} must be at most {shown}, got {getattr(config, name)}.")
+    _check_min("seed", config.seed, 0)
     for name in _POSITIVE:
         value = getattr(config, name)
         if value is not None and value <= 0:

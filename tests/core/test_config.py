@@ -62,6 +62,9 @@ def test_rho_outside_the_documented_range_is_refused(rho):
         ({"noise_region": [-8, 8, 0, 8]}, "noise_region must be 4 whole numbers"),
         ({"noise_region": [0, 8.5, 0, 8]}, "noise_region must be 4 whole numbers"),
         ({"noise_region": [0, 8, 0]}, "noise_region must be 4 whole numbers"),
+        ({"features": 257}, "features must be at most 256"),
+        ({"unrolls": 10**9}, "unrolls must be at most 64"),
+        ({"seed": 2**64}, "seed must be at most 4294967295"),
     ],
 )
 def test_wrong_types_and_values_are_one_sentence_input_errors(changes, contains):

@@ -176,9 +176,11 @@ def _show(event, bar: Progress) -> None:
 
 def _save(model, out: Path) -> int:
     history = model.history
-    if history.get("stopped_early") and not history.get("steps"):
-        print(f"{PROG}: interrupted before the first step; no model saved", file=sys.stderr)
-        return 130
+    if not history.get("steps"):
+        if history.get("stopped_early"):
+            print(f"{PROG}: interrupted before the first step; no model saved", file=sys.stderr)
+            return 130
+        raise InputError("The time limit ended training before its first step; no model saved.")
     save_model(model, out)
     if history.get("stopped_early"):
         print(f"Training interrupted at step {history['steps']}; saved the model trained so far.")
