@@ -25,7 +25,7 @@ PACKAGE_FORMAT_VERSION = "1"
 MAX_MODEL_BYTES = 2 * 1024**3
 MAX_INFO_BYTES = 16 * 1024**2
 #: Largest compression ratio of an entry over 1 MiB (weights compress ~1.1x; bombs ~1000x).
-MAX_RATIO = 100
+MAX_RATIO = 20
 _RATIO_FROM_BYTES = 1024**2
 _ZIP_MAGIC = b"PK\x03\x04"
 
