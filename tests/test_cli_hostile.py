@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from napari_noise2inpaint import load_model, save_model
+from napari_noise2inpaint import cli, load_model, save_model
 from napari_noise2inpaint.cli import main
 from napari_noise2inpaint.cli import train as cli_train
 
@@ -287,3 +287,12 @@ def test_running_out_of_memory_is_one_line(files, tmp_path, capsys, monkeypatch)
     monkeypatch.setattr(cli_train, "read_training_images", too_big)
     code = main(["train", str(files["image"]), "--out", str(tmp_path / "m.safetensors")])
     one_error(capsys, code, "not enough memory")
+
+
+def test_ctrl_c_while_starting_is_one_line(capsys, monkeypatch):
+    def interrupted():
+        raise KeyboardInterrupt  # as when Ctrl-C comes while the subcommands import torch
+
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    assert main(["train", "a.tif", "--out", "m.safetensors"]) == 130
+    assert capsys.readouterr().err.strip().splitlines() == ["noise2inpaint: interrupted"]

@@ -11,11 +11,7 @@ from collections.abc import Sequence
 from napari_noise2inpaint._version import __version__
 from napari_noise2inpaint.errors import InputError
 
-from .denoise import add_denoise
-from .inspect import add_inspect
-from .models import add_export, add_info
 from .terminal import PROG
-from .train import add_train
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     -------
     argparse.ArgumentParser
     """
+    # the subcommands import torch: here, inside main's try, Ctrl-C while it loads is one line
+    from .denoise import add_denoise
+    from .inspect import add_inspect
+    from .models import add_export, add_info
+    from .train import add_train
+
     parser = _OneLineErrors(prog=PROG, description="Self-supervised denoising with Noise2Inpaint.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
