@@ -7,16 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .data import check_array, resolve_channel_axis, to_planes
-from .noise_estimation import (
-    MAX_ESTIMATE_PLANES,
-    estimate_noise_kernel,
-    estimate_poisson_gaussian,
-    estimate_sigma,
-)
+from .errors import InputError
+from .noise_estimation import MAX_ESTIMATE_PLANES, estimate_poisson_gaussian, estimate_sigma
 
 # Suggestion limits, checked on synthetic data with known noise (benchmarks/results/trust.md).
 MAX_WHITE_CORRELATION = 0.1
-MIN_VARIANCE_RATIO = 2.0
+MIN_VARIANCE_RATIO = 1.5
 BLOCK = 16
 
 
@@ -32,9 +28,10 @@ class NoiseReport:
         Standard deviation of the noise if it were white Gaussian.
     correlation : tuple of float
         Correlation of the noise between neighbouring pixels along Y and along X, measured in
-        the flattest 16x16 blocks (0 for pixel-wise independent noise).
+        the flatter half of the 16x16 blocks (0 for pixel-wise independent noise).
     variance_ratio : float
-        Noise variance at the bright end (95th percentile) over that at the dark end (5th).
+        Noise variance in the brightest third of those flat blocks over that in the darkest
+        third (about 1 when the noise does not depend on the intensity).
     suggested : str
         Noise model that fits: "gaussian", "poisson_gaussian" or "correlated".
     """
@@ -90,9 +87,13 @@ def noise_report(image, channel_axis: int | None = None) -> NoiseReport:
     planes = list(planes[0][:MAX_ESTIMATE_PLANES].astype(np.float64))
     gain, offset = estimate_poisson_gaussian(planes)
     sigma = estimate_sigma(planes)
-    correlation = _neighbour_correlation(planes[0])
-    dark, bright = np.percentile(planes[0], [5, 95])
-    ratio = _variance(gain, offset, bright) / _variance(gain, offset, dark)
+    flat = _flat_blocks(planes[0])
+    if flat is None:
+        raise InputError(
+            f"The image is too small for a noise report ({planes[0].shape}); it needs four "
+            f"{BLOCK}x{BLOCK} blocks, such as {2 * BLOCK}x{2 * BLOCK} pixels."
+        )
+    correlation, ratio = _correlation_and_ratio(*flat)
     if max(abs(c) for c in correlation) > MAX_WHITE_CORRELATION:
         suggested = "correlated"
     elif ratio > MIN_VARIANCE_RATIO:
@@ -102,41 +103,47 @@ def noise_report(image, channel_axis: int | None = None) -> NoiseReport:
     return NoiseReport(gain, offset, sigma, correlation, float(ratio), suggested)
 
 
-def _variance(gain: float, offset: float, level: float) -> float:
-    return max(gain * level + offset, 1e-12)
+def _flat_blocks(plane: np.ndarray):
+    """Statistics of the flatter half of the 16x16 blocks (None for fewer than 4 blocks).
 
-
-def _neighbour_correlation(plane: np.ndarray) -> tuple[float, float]:
-    """Lag-1 noise correlation along Y and X, median over the flattest quarter of 16x16 blocks."""
+    Returns the blocks' mean intensity, noise variance (around a fitted quadratic surface) and lag-1
+    noise correlation along Y and X, flattest first.
+    """
     h, w = (s - s % BLOCK for s in plane.shape)
     blocks = plane[:h, :w].reshape(h // BLOCK, BLOCK, w // BLOCK, BLOCK).swapaxes(1, 2)
     blocks = blocks.reshape(-1, BLOCK, BLOCK)
     if len(blocks) < 4:
-        kernel = estimate_noise_kernel(plane, radius=1, detrend=True)
-        return float(kernel[2, 1] / kernel[1, 1]), float(kernel[1, 2] / kernel[1, 1])
-    flatness = [_structure(block) for block in blocks]
-    flattest = blocks[np.argsort(flatness)[: max(4, len(blocks) // 4)]]
-    along_y, along_x = [], []
-    for block in flattest:
-        noise = block - _plane_fit(block)
-        variance = (noise**2).mean()
-        if variance > 0:
-            along_y.append((noise[1:] * noise[:-1]).mean() / variance)
-            along_x.append((noise[:, 1:] * noise[:, :-1]).mean() / variance)
-    if not along_y:
-        return 0.0, 0.0
-    return float(np.median(along_y)), float(np.median(along_x))
+        return None
+    noises = [block - _surface_fit(block) for block in blocks]
+    variances = np.array([max((noise**2).mean(), 1e-12) for noise in noises])
+    flatness = np.array([_structure(block) for block in blocks]) / variances
+    order = np.argsort(flatness)[: max(4, len(blocks) // 2)]
+    along_y = [(noises[i][1:] * noises[i][:-1]).mean() / variances[i] for i in order]
+    along_x = [(noises[i][:, 1:] * noises[i][:, :-1]).mean() / variances[i] for i in order]
+    means = blocks[order].mean(axis=(1, 2))
+    return means, variances[order], np.array(along_y), np.array(along_x)
+
+
+def _correlation_and_ratio(means, variances, along_y, along_x):
+    """Median neighbour correlation (flattest half) and bright-to-dark noise variance ratio."""
+    correlation = (float(np.median(along_y)), float(np.median(along_x)))
+    by_level = np.argsort(means)
+    third = max(1, len(means) // 3)
+    dark = np.median(variances[by_level[:third]])
+    bright = np.median(variances[by_level[-third:]])
+    return correlation, float(bright / dark)
 
 
 def _structure(block: np.ndarray) -> float:
-    """Variance of the block's 4x4 means around a plane: signal, with the noise averaged down."""
+    """Variance of the block's 4x4 means around a surface: signal (noise is averaged down)."""
     binned = block.reshape(BLOCK // 4, 4, BLOCK // 4, 4).mean(axis=(1, 3))
-    return float(np.var(binned - _plane_fit(binned)))
+    return float(np.var(binned - _surface_fit(binned)))
 
 
-def _plane_fit(block: np.ndarray) -> np.ndarray:
-    """Least-squares plane a + b y + c x through a block (removes a local gradient)."""
+def _surface_fit(block: np.ndarray) -> np.ndarray:
+    """Least-squares quadratic surface through a block (removes local gradients and curvature)."""
     yy, xx = np.mgrid[: block.shape[0], : block.shape[1]]
-    design = np.stack([np.ones(block.size), yy.ravel(), xx.ravel()], axis=1)
+    y, x = yy.ravel() / block.shape[0], xx.ravel() / block.shape[1]
+    design = np.stack([np.ones(block.size), y, x, y * y, x * x, x * y], axis=1)
     coefficients = np.linalg.lstsq(design, block.ravel(), rcond=None)[0]
     return (design @ coefficients).reshape(block.shape)

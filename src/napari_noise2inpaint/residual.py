@@ -2,12 +2,12 @@
 
 Where a denoiser removes noise alone, the residual looks like the noise: neighbouring residual
 pixels are no more correlated than the noise's (a good denoiser's residual is even a little
-less: it keeps the smoothest part of the noise). An over-smoothed result leaves smooth patches
-of signal in the residual, which raise its correlation at lags 1-2 above that of pure noise
-simulated from the noise model (white, Poisson-Gaussian or correlated); that excess decides
-the verdict. The residual's correlation with the result's edges is reported too, but good
-denoisers also shrink edges a little, so it does not enter the verdict
-(``benchmarks/results/trust.md``).
+less: it keeps the smoothest part of the noise), and the residual hardly follows the result's
+edges. An over-smoothed result leaves smooth patches of signal in the residual, which raise its
+correlation at lags 1-2 above that of pure noise simulated from the noise model (white,
+Poisson-Gaussian or correlated), and lines and edges, which correlate with the result's detail.
+Either sign gives the verdict "structure"; the limits were measured on good and over-smoothed
+results (``benchmarks/results/trust.md``).
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from .errors import InputError
 from .noise_estimation import estimate_poisson_gaussian
 
 LAGS = (1, 2)
-# Limit measured on good and over-smoothed results (benchmarks/results/trust.md).
+# Limits measured on good and over-smoothed results (benchmarks/results/trust.md).
 MAX_EXCESS_CORRELATION = 0.03
+MAX_EDGE_CORRELATION = 0.35
 MIN_PIXELS = 32 * 32
 
 
@@ -38,9 +39,10 @@ class ResidualCheck:
         residual and of simulated pure noise.
     edge_correlation, noise_edge_correlation : float
         Correlation of the residual (and of pure noise) with the result's detail (minus its
-        Laplacian): positive when the result lost edges (for information).
+        Laplacian): positive when the result lost edges or lines.
     looks_like_noise : bool
-        No lag's correlation exceeds pure noise's by more than ``MAX_EXCESS_CORRELATION``.
+        No lag's correlation exceeds pure noise's by more than ``MAX_EXCESS_CORRELATION`` and
+        the edge correlation is at most ``MAX_EDGE_CORRELATION``.
     verdict : str
         One line for the user.
     """
@@ -107,7 +109,8 @@ def check_residual(
     ours = tuple(_lag_correlation(residual, lag) for lag in LAGS)
     theirs = tuple(_lag_correlation(reference, lag) for lag in LAGS)
     edge, noise_edge = _correlation(residual, detail), _correlation(reference, detail)
-    clean = max(a - b for a, b in zip(ours, theirs, strict=True)) <= MAX_EXCESS_CORRELATION
+    excess = max(a - b for a, b in zip(ours, theirs, strict=True))
+    clean = excess <= MAX_EXCESS_CORRELATION and edge <= MAX_EDGE_CORRELATION
     verdict = (
         "Residual looks like noise."
         if clean

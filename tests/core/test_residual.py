@@ -5,8 +5,13 @@ from conftest import synthetic_scene
 from scipy.ndimage import convolve, gaussian_filter
 
 from napari_noise2inpaint import InputError
+from napari_noise2inpaint._sample_data import noisy_fluorescence
 from napari_noise2inpaint.noise_estimation import autocorrelation_of_filter
-from napari_noise2inpaint.residual import check_residual
+from napari_noise2inpaint.residual import (
+    MAX_EDGE_CORRELATION,
+    MAX_EXCESS_CORRELATION,
+    check_residual,
+)
 
 KERNEL = np.outer([0.25, 0.5, 0.25], [0.25, 0.5, 0.25])
 
@@ -70,3 +75,14 @@ def test_text_has_the_numbers_and_generator_decides_the_reference():
 def test_bad_input_raises_input_error(noisy, denoised, kwargs, match):
     with pytest.raises(InputError, match=match):
         check_residual(noisy, denoised, **kwargs)
+
+
+def test_lines_lost_to_a_light_filter_are_caught_by_the_edge_correlation():
+    """A narrow filter leaves no smooth patches (lag excess ~0) but the filaments' lines."""
+    _, clean = noisy_fluorescence((128, 128), seed=0, return_clean=True)
+    clean = 10.0 * (clean - 100.0)
+    noisy = clean + np.random.default_rng(0).normal(0, 10, clean.shape)
+    check = check_residual(noisy, gaussian_filter(noisy, 0.7), noise_model="gaussian")
+    assert check.excess <= MAX_EXCESS_CORRELATION
+    assert check.edge_correlation > MAX_EDGE_CORRELATION
+    assert not check.looks_like_noise
