@@ -25,7 +25,6 @@ from napari_noise2inpaint import (
 )
 from napari_noise2inpaint.checkpoint import model_to_bytes, save_model
 from napari_noise2inpaint.loading import model_from_bytes
-from napari_noise2inpaint.model_schema import _CHECKS
 from napari_noise2inpaint.network import Denoiser
 
 INFO = {"format": "napari-noise2inpaint-bioimageio", "format_version": "1"}
@@ -68,20 +67,21 @@ def _refused(path, match):
 @pytest.mark.parametrize(
     ("edit", "match"),
     [
-        ({"depth": None}, "config field depth is None, not int"),
-        ({"features": [4]}, "config field features is \\[4\\]"),
-        ({"unrolls": 10**400}, "config field unrolls"),
-        ({"unrolls": "5"}, "config field unrolls is '5'"),
-        ({"rho": math.nan}, "config field rho is nan"),
-        ({"shared_regularizer": "yes"}, "shared_regularizer"),
-        ({"noise_kernel": [["a"]]}, "noise_kernel"),
-        ({"features": 3000}, "asks for features = 3000; a model file may ask for 256"),
-        ({"depth": 60}, "asks for depth = 60"),
-        ({"unrolls": 10**9}, "asks for unrolls"),
-        ({"inference_masks": 10**9}, "asks for inference_masks"),
-        ({"cg_iterations": 10**9}, "asks for cg_iterations"),
+        ({"depth": None}, "depth must be a whole number, got None"),
+        ({"features": [4]}, "features must be a whole number, got \\[4\\]"),
+        ({"unrolls": 10**400}, "unrolls must be at most 64"),
+        ({"unrolls": "5"}, "unrolls must be a whole number, got '5'"),
+        ({"rho": math.nan}, "rho must be a finite number, got nan"),
+        ({"rho": 10**400}, "damaged"),
+        ({"shared_regularizer": "yes"}, "shared_regularizer must be True or False"),
+        ({"noise_kernel": [["a"]]}, "damaged"),
+        ({"features": 3000}, "features must be at most 256, got 3000"),
+        ({"depth": 60}, "depth must be at most 6"),
+        ({"unrolls": 10**9}, "unrolls must be at most 64"),
+        ({"inference_masks": 10**9}, "inference_masks must be at most 256"),
+        ({"cg_iterations": 10**9}, "cg_iterations must be at most 1000"),
         ({"method": "evil"}, "method must be one of"),
-        ({"mu_init": 1e300}, "damaged"),
+        ({"mu_init": 1e300}, "mu_init must be at most"),
     ],
 )
 def test_edited_config_fields_are_refused_in_one_sentence(model, tmp_path, edit, match):
@@ -147,14 +147,6 @@ def test_garbage_headers_are_refused(data):
 def test_a_folder_is_not_a_model(tmp_path):
     with pytest.raises(ModelFileError, match="is a folder"):
         load_model(tmp_path)
-
-
-def test_every_config_field_type_has_a_check():
-    import dataclasses
-
-    for field in dataclasses.fields(Noise2InpaintConfig):
-        options = [part.strip() for part in str(field.type).split("|")]
-        assert all(option == "None" or option in _CHECKS for option in options), field
 
 
 def _package(path, info=None, entries=None, compression=zipfile.ZIP_DEFLATED):
