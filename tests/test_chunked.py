@@ -87,6 +87,26 @@ def test_bad_chunk_requests_are_refused(model):
         denoise_lazy(model, np.zeros((64, 64), np.float32), noise_sigma="estimate")
 
 
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda m, s: plan_chunks(m, s.shape, chunks=("a", 64, 64)), "chunk size must be a whole"),
+        (lambda m, s: plan_chunks(m, s.shape, chunks=64), "chunks must be a tuple"),
+        (lambda m, s: plan_chunks(m, s.shape, halo=2.5), "halo must be a whole number"),
+        (lambda m, s: plan_chunks("model", s.shape), "Expected a TrainedModel"),
+        (lambda m, s: denoise_lazy(m, s, output="q"), "output must be one of"),
+        (lambda m, s: denoise_lazy(m, [s[0], s[0, :5]]), "not one array"),
+        (
+            lambda m, s: list(iter_denoise_chunks(m, s, np.empty_like(s), tile_size="x")),
+            "tile_size",
+        ),
+    ],
+)
+def test_options_of_the_wrong_kind_are_refused_before_any_work(model, stack, call, message):
+    with pytest.raises(InputError, match=message):
+        call(model, stack)
+
+
 def test_model_bytes_round_trip(model, stack):
     again = model_from_bytes(model_to_bytes(model))
     np.testing.assert_array_equal(denoise(again, stack[0]), denoise(model, stack[0]))

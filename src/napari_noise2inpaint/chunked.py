@@ -12,6 +12,7 @@ import dask.array as da
 import numpy as np
 
 from .checkpoint import model_to_bytes
+from .denoise_options import check_denoise_options, check_whole_number
 from .errors import InputError
 from .events import DenoiseProgress
 from .inference import denoise
@@ -78,6 +79,12 @@ def plan_chunks(
     -------
     ChunkPlan
     """
+    check_denoise_options(model, channel_axis=channel_axis)
+    check_whole_number("halo", halo, 0)
+    if chunks is not None and not isinstance(chunks, tuple | list):
+        raise InputError(f"chunks must be a tuple of sizes, one per axis; got {chunks!r}.")
+    for size in chunks or ():
+        check_whole_number("A chunk size", size, 1)
     ndim = len(shape)
     dims = model.config.spatial_dims
     if ndim < dims:
@@ -166,14 +173,16 @@ def denoise_lazy(
     dask.array.Array
         float32, the image's shape; equal to whole-image prediction.
     """
-    image = image if isinstance(image, da.Array) else da.asarray(image)
+    try:
+        image = image if isinstance(image, da.Array) else da.asarray(image)
+    except (ValueError, TypeError):
+        raise InputError("The image is not one array of numbers (planes of one shape).") from None
     if image.ndim < 2 or image.size == 0:
         raise InputError(f"The image must have at least 2 non-empty axes, got {image.shape}.")
     if not np.issubdtype(image.dtype, np.number) and image.dtype != bool:
         raise InputError(f"The image has dtype {image.dtype}; real numbers are needed.")
     if isinstance(noise_sigma, str):
         raise InputError("Give the noise level as a number for chunked denoising.")
-    plan = plan or plan_chunks(model, image.shape, channel_axis=channel_axis)
     options = {
         "channel_axis": channel_axis,
         "output": output,
@@ -181,6 +190,8 @@ def denoise_lazy(
         "device": device,
         "tile_size": tile_size,
     }
+    check_denoise_options(model, **options)
+    plan = plan or plan_chunks(model, image.shape, channel_axis=channel_axis)
     model_bytes = model_to_bytes(model)
     block = functools.partial(
         _denoise_block,
@@ -240,6 +251,7 @@ def iter_denoise_chunks(
         ``channel_axis``, ``output``, ``noise_sigma``, ``device``, ``tile_size`` as for
         :func:`denoise_lazy`.
     """
+    check_denoise_options(model, **options)
     plan = plan or plan_chunks(model, image.shape, channel_axis=options.get("channel_axis"))
     offsets = [np.cumsum((0, *sizes)) for sizes in plan.chunks]
     numblocks = tuple(len(sizes) for sizes in plan.chunks)

@@ -38,15 +38,22 @@ def check_denoise_options(model: Any, **options: Any) -> None:
     if output is not None and output not in INFERENCE_OUTPUTS:
         raise InputError(f"output must be one of {', '.join(INFERENCE_OUTPUTS)}; got {output!r}.")
     for name, minimum in (("tile_size", 1), ("tile_depth", 1), ("overlap", 0)):
-        _check_int(name, options.get(name), minimum)
-    _check_int("channel_axis", options.get("channel_axis"), None)
+        check_whole_number(name, options.get(name), minimum)
+    check_whole_number("channel_axis", options.get("channel_axis"), None)
     device = options.get("device", "auto")
     if not isinstance(device, str):
         raise InputError(f"device must be a name such as 'cpu' or 'auto'; got {device!r}.")
     _check_sigma(options.get("noise_sigma"))
 
 
-def _check_int(name: str, value: Any, minimum: int | None) -> None:
+def check_whole_number(name: str, value: Any, minimum: int | None) -> None:
+    """Refuse a ``value`` that is neither None nor a whole number of at least ``minimum``.
+
+    Raises
+    ------
+    InputError
+        A float, text or bool, or a number below ``minimum``.
+    """
     if value is None:
         return
     if not isinstance(value, int) or isinstance(value, bool):
