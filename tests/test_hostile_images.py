@@ -88,6 +88,18 @@ def test_napari_opens_a_tiff_larger_than_memory_lazily(tmp_path, little_memory):
         gc.collect()
 
 
+@pytest.mark.parametrize(
+    "content", [b"II*\x00" + b"\xff" * 60, b"MM\x00*garbage", b"II*\x00\x08\x00\x00\x00"]
+)
+def test_garbage_tiffs_are_one_sentence_in_napari_and_the_api(tmp_path, content):
+    path = tmp_path / "garbage.tif"
+    path.write_bytes(content)
+    for read in (read_image, read_tiff):
+        with pytest.raises(InputError, match="Cannot read") as error:
+            read(str(path))
+        assert "\n" not in str(error.value)
+
+
 def test_a_png_claiming_a_huge_size_is_refused_in_one_sentence(tmp_path):
     path = tmp_path / "bomb.png"
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(path)

@@ -9,7 +9,8 @@ import dask.array as da
 import numpy as np
 import tifffile
 
-from .io import read_series
+from .errors import InputError
+from .io import READ_ERRORS, read_error, read_series
 from .ome_zarr import open_lazy
 
 TIFF_SUFFIXES = (".tif", ".tiff")
@@ -72,9 +73,23 @@ def read_tiff(path: str | list[str]) -> list[tuple]:
     list of tuple
         One napari layer-data tuple ``(data, kwargs, "image")``; kwargs hold name, scale,
         axis_labels, units (when known) and metadata (the ImageJ/OME/shaped metadata).
+
+    Raises
+    ------
+    InputError
+        The file cannot be decoded, or its header declares more than the file holds.
     """
     if isinstance(path, list):
         path = path[0]
+    try:
+        return [_layer(path)]
+    except InputError:
+        raise
+    except (ET.ParseError, *READ_ERRORS) as error:
+        raise read_error(path, error) from None
+
+
+def _layer(path: str) -> tuple:
     with tifffile.TiffFile(path) as tif:
         series = tif.series[0]
         data = read_series(series, path)
@@ -101,7 +116,7 @@ def read_tiff(path: str | list[str]) -> list[tuple]:
     }
     if any(axis in units for axis in spatial):
         kwargs["units"] = tuple(units.get(axis, "pixel") for axis in spatial)
-    return [(data if isinstance(data, da.Array) else np.asarray(data), kwargs, "image")]
+    return (data if isinstance(data, da.Array) else np.asarray(data), kwargs, "image")
 
 
 def _pixel_sizes(tif: tifffile.TiffFile, axes: str) -> tuple[dict, dict]:

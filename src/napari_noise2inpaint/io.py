@@ -22,7 +22,8 @@ IMAGEJ_ORDER = "TZCYX"
 IMAGEJ_DTYPES = (np.uint8, np.uint16, np.float32)
 IMAGEJ_UNITS = {"micrometer": "micron", "nanometer": "nm", "millimeter": "mm"}
 TOO_LARGE_HINT = "; denoise it chunk by chunk instead (--out NAME.zarr, or denoise_lazy)"
-_READ_ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError, RuntimeError, zlib.error)
+#: What image libraries raise for damaged files.
+READ_ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError, RuntimeError, zlib.error)
 # Pillow modes converted before reading: palette and bilevel images to plain RGB(A)/gray.
 _PILLOW_CONVERT = {"1": "L", "P": "RGBA", "PA": "RGBA", "LA": "L", "CMYK": "RGB", "YCbCr": "RGB"}
 
@@ -57,9 +58,16 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise InputError(f"Image file {path} does not exist.")
     try:
         return _read_tiff(path) if suffix in TIFF_SUFFIXES else _read_pillow(path)
-    except (UnidentifiedImageError, Image.DecompressionBombError, *_READ_ERRORS) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise InputError(f"Cannot read {path}: {reason}.") from None
+    except InputError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, *READ_ERRORS) as error:
+        raise read_error(path, error) from None
+
+
+def read_error(path: str | os.PathLike, error: BaseException) -> InputError:
+    """Return the one-sentence error for a file that a reader library failed to decode."""
+    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return InputError(f"Cannot read {path}: {reason.rstrip('.')}.")
 
 
 def _read_tiff(path: Path) -> np.ndarray:
