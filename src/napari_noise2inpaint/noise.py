@@ -195,7 +195,7 @@ def conjugate_gradient(operator, rhs, start, iterations: int, precondition=None)
 
 
 def check_kernel(kernel) -> np.ndarray:
-    """Validate an autocorrelation kernel: 2D, odd sides, finite, with positive power."""
+    """Validate an autocorrelation kernel: 2D, odd sides, finite, no value above the centre."""
     kernel = np.asarray(kernel, dtype=np.float64)
     if kernel.ndim != 2 or kernel.shape[0] % 2 == 0 or kernel.shape[1] % 2 == 0:
         raise InputError(f"The noise kernel must be 2D with odd sides, got shape {kernel.shape}.")
@@ -204,6 +204,10 @@ def check_kernel(kernel) -> np.ndarray:
     centre = kernel[kernel.shape[0] // 2, kernel.shape[1] // 2]
     if centre <= 0 or np.abs(kernel).sum() == 0:
         raise InputError("The noise kernel has zero power: its centre (the variance) must be > 0.")
+    if np.abs(kernel).max() > centre:
+        raise InputError(
+            "The noise kernel is no autocorrelation: a value exceeds its centre (the variance)."
+        )
     return kernel
 
 

@@ -191,9 +191,19 @@ def resolve_noise_parameters(config, stacks: list[np.ndarray], notes: list[str])
         if region is None:
             kernel = estimate_noise_kernel(planes[0], detrend=True)
         else:
-            kernel = estimate_noise_kernel(planes[0][region[0] : region[1], region[2] : region[3]])
+            kernel = estimate_noise_kernel(_region_of(planes[0], region))
         changes["noise_kernel"] = kernel.tolist()
         centre = kernel[kernel.shape[0] // 2, kernel.shape[1] // 2]
         size = "x".join(str(n) for n in kernel.shape)
         notes.append(f"Estimated correlated noise: variance {centre:.4g}, {size} kernel.")
     return config.replace(**changes) if changes else config
+
+
+def _region_of(plane: np.ndarray, region: list[int]) -> np.ndarray:
+    """Return the ``[y0, y1, x0, x1]`` rectangle of ``plane``; it must lie inside the plane."""
+    height, width = plane.shape
+    if region[1] > height or region[3] > width:
+        raise InputError(
+            f"The noise region {region} reaches outside the first plane ({height}x{width})."
+        )
+    return plane[region[0] : region[1], region[2] : region[3]]

@@ -179,6 +179,11 @@ def test_noise_level_aware_inference_rescales_mu(tiny_config):
         ({"noise_model": "correlated", "noise_kernel": [[0.0, 0, 0]] * 3}, "zero power"),
         ({"noise_model": "correlated", "noise_kernel": [[1.0, 0], [0, 1]]}, "odd sides"),
         ({"noise_model": "poisson_gaussian", "noise_gain": 1.0}, "both"),
+        (
+            {"noise_model": "correlated", "noise_kernel": [[0, -5, 0], [-5, 4, -5], [0, -5, 0]]},
+            "exceeds its centre",
+        ),
+        ({"noise_model": "correlated", "noise_kernel": [[float("nan")]]}, "NaN"),
     ],
 )
 def test_bad_noise_settings_get_a_clear_error(changes, message):
@@ -190,6 +195,13 @@ def test_a_region_too_small_to_estimate_from_is_refused(tiny_config):
     _, noisy = synthetic_scene(48)
     config = tiny_config.replace(noise_model="correlated", noise_region=[0, 8, 0, 8])
     with pytest.raises(InputError, match="too small"):
+        train(noisy, config)
+
+
+def test_a_region_outside_the_image_is_refused(tiny_config):
+    _, noisy = synthetic_scene(48)
+    config = tiny_config.replace(noise_model="correlated", noise_region=[0, 100000, 0, 100000])
+    with pytest.raises(InputError, match="reaches outside the first plane"):
         train(noisy, config)
 
 

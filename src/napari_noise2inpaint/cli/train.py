@@ -124,7 +124,8 @@ def _read_kernel(path: str) -> list[list[float]]:
     try:
         kernel = np.atleast_2d(np.loadtxt(path, dtype=np.float64))
     except (OSError, ValueError) as error:
-        raise InputError(f"Cannot read the noise kernel from {path}: {error}") from None
+        reason = str(error).split(";")[0]  # numpy goes on about its own arguments
+        raise InputError(f"Cannot read the noise kernel from {path}: {reason}.") from None
     return kernel.tolist()
 
 
