@@ -131,6 +131,10 @@ def test_outputs_that_cannot_be_files_are_one_sentence(tmp_path, monkeypatch):
         write_tiff(tmp_path / "folder.tif", np.zeros((8, 8)))
     with pytest.raises(InputError, match="is a folder, not an image file"):
         read_image(tmp_path / "folder.tif")
+    os.mkfifo(tmp_path / "pipe.tif")  # reading it would wait forever
+    with pytest.raises(InputError, match="is not a regular file"):
+        read_image(tmp_path / "pipe.tif")
+    (tmp_path / "pipe.tif").unlink()
     monkeypatch.setattr(io.os, "access", lambda path, mode: False)
     with pytest.raises(InputError, match="is not writable"):
         write_tiff(tmp_path / "out.tif", np.zeros((8, 8)))

@@ -55,7 +55,8 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     if path.is_dir():
         raise InputError(f"{path} is a folder, not an image file.")
     if not path.is_file():
-        raise InputError(f"Image file {path} does not exist.")
+        state = "is not a regular file" if path.exists() else "does not exist"
+        raise InputError(f"Image file {path} {state}.")
     try:
         return _read_tiff(path) if suffix in TIFF_SUFFIXES else _read_pillow(path)
     except InputError:

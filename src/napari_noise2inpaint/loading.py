@@ -59,7 +59,8 @@ def load_model(source: str | os.PathLike) -> TrainedModel:
     if path.is_dir():
         raise ModelFileError(f"{path} is a folder, not a model file.")
     if not path.is_file():
-        raise ModelFileError(f"Model file {path} does not exist.")
+        state = "is not a regular file" if path.exists() else "does not exist"
+        raise ModelFileError(f"Model file {path} {state}.")
     if zipfile.is_zipfile(path):
         return load_bioimageio(path)
     if path.stat().st_size > MAX_MODEL_BYTES:

@@ -144,9 +144,11 @@ def test_garbage_headers_are_refused(data):
         model_from_bytes(data)
 
 
-def test_a_folder_is_not_a_model(tmp_path):
+def test_a_folder_or_a_device_is_not_a_model(tmp_path):
     with pytest.raises(ModelFileError, match="is a folder"):
         load_model(tmp_path)
+    with pytest.raises(ModelFileError, match="is not a regular file"):
+        load_model("/dev/zero")  # would never end if read
 
 
 def _package(path, info=None, entries=None, compression=zipfile.ZIP_DEFLATED):
