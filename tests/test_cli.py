@@ -78,11 +78,11 @@ def test_console_script_subprocess(trained, tmp_path):
         pytest.skip("console script not installed (pip install -e .)")
     model = tmp_path / "m.safetensors"
     args = [str(script), "train", str(image), "--out", str(model), *TINY[:-4], "--steps", "1"]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(args, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert "Model saved to" in done.stdout and model.is_file()
     module = [sys.executable, "-m", "napari_noise2inpaint.cli", "info", str(tmp_path / "no")]
-    done = subprocess.run(module, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(module, capture_output=True, text=True, timeout=600)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         f"noise2inpaint: error: Model file {tmp_path / 'no'} does not exist."
