@@ -26,7 +26,8 @@ class ProgressPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.label = QLabel("")
-        self.label.setWordWrap(True)
+        # a fixed-size line: changing its text never re-lays out the dock (which costs CPU)
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.bar = QProgressBar()
         self.bar.setRange(0, STEPS)
         self.bar.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)

@@ -19,9 +19,18 @@ from napari_noise2inpaint import PreviewUpdate, TrainProgress, iter_denoise, ite
 from .snapshot import contrast_limits
 
 #: Seconds between two updates sent to the GUI thread.
-GUI_INTERVAL_S = 0.25
+GUI_INTERVAL_S = 0.5
 #: Inference is cheaper per pixel than a training step; used until a preview was timed.
 INFERENCE_SPEEDUP = 2.0
+
+
+class State(Enum):
+    """What a widget is busy with; its buttons are enabled accordingly."""
+
+    IDLE = "idle"
+    TRAINING = "training"
+    DENOISING = "denoising"
+    EXPORTING = "exporting"
 
 
 class Phase(Enum):
@@ -175,7 +184,7 @@ def keep_better(trained, init) -> Trained:
 
 
 def denoise_run(model, data: np.ndarray, channel_axis: int | None, device: str):
-    """Denoise ``data`` with ``model``, yielding :class:`Progress` at most every 0.25 s.
+    """Denoise ``data`` with ``model``, yielding :class:`Progress` at most every 0.5 s.
 
     Returns ``(image, contrast_limits)``.
     """

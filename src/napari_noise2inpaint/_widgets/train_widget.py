@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import time
-from enum import Enum
 
 from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import QEvent, Qt
 from qtpy.QtWidgets import (
-    QFileDialog,
     QGridLayout,
     QPushButton,
     QScrollArea,
@@ -17,7 +15,7 @@ from qtpy.QtWidgets import (
 )
 from superqt import QCollapsible
 
-from napari_noise2inpaint import InputError, PreviewSource, PreviewUpdate, load_model, save_model
+from napari_noise2inpaint import InputError, PreviewSource, PreviewUpdate
 from napari_noise2inpaint.prior import uses_own_statistics
 
 from . import model_info
@@ -25,27 +23,17 @@ from .denoising import add_result, start_denoise
 from .fields import TrainFields
 from .jobs import Job, error_message
 from .loss_plot import LossPlot
+from .model_actions import ModelFileActions
 from .preview import current_plane, current_slab, data_index, show_preview
 from .progress_panel import ProgressPanel
-from .runs import Phase, PhaseChange, Progress, RunClock, Trained, train_run
+from .runs import Phase, PhaseChange, Progress, RunClock, State, Trained, train_run
 from .snapshot import LayerSnapshot
 
-MODEL_FILTER = "Noise2Inpaint model (*.safetensors);;All files (*)"
-LOAD_FILTER = "Noise2Inpaint model or BioImage package (*.safetensors *.zip);;All files (*)"
 #: Largest fraction of the training time that live previews may take.
 PREVIEW_BUDGET = 0.1
 
 
-class State(Enum):
-    """What the widget is busy with; buttons are enabled accordingly."""
-
-    IDLE = "idle"
-    TRAINING = "training"
-    DENOISING = "denoising"
-    EXPORTING = "exporting"
-
-
-class TrainWidget(QWidget):
+class TrainWidget(ModelFileActions, QWidget):
     """Train Noise2Inpaint on an Image layer and add the denoised result as a new layer.
 
     Parameters
@@ -211,50 +199,6 @@ class TrainWidget(QWidget):
             on_done=self._end_job,
         )
 
-    def save(self, path: str) -> None:
-        """Write the current model to ``path`` (a ``.safetensors`` file)."""
-        try:
-            save_model(self.model, path)
-        except (InputError, OSError) as exc:
-            show_error(error_message(exc, "saving the model"))
-            return
-        show_info(f"Model saved to {path}.")
-
-    def load(self, path: str) -> None:
-        """Load a model from ``path`` to denoise with it."""
-        try:
-            self.model = load_model(path)
-        except (InputError, OSError) as exc:
-            show_error(error_message(exc, "loading the model"))
-            return
-        self._set_state(State.IDLE)
-        self.summary.show_model(self.model, trained=False)
-        show_info(f"Model loaded from {path}.")
-
-    def export(self, path: str) -> None:
-        """Export the current model to ``path`` (a BioImage Model Zoo ``.zip``) in a worker.
-
-        The plane of the selected layer in view is the package's example image.
-        """
-        if self.model is None:
-            show_error("No model yet: train one or load a model file first.")
-            return
-        if not self._idle():
-            return
-        axis = self.model.config.channel_axis
-        image = model_info.plane_in_view(self.fields.image.value, self.viewer, axis)
-        self._set_state(State.EXPORTING)
-        self._new_job().start(
-            model_info.export_job,
-            self.model,
-            path,
-            image,
-            doing="exporting the model",
-            on_yield=lambda *_: None,
-            on_return=lambda written: show_info(f"Model exported to {written}."),
-            on_done=self._end_job,
-        )
-
     # -- worker callbacks ------------------------------------------------------------
     def _on_run_event(self, event) -> None:
         if isinstance(event, Progress):
@@ -379,20 +323,3 @@ class TrainWidget(QWidget):
         for button in (self.save_button, self.export_button):
             button.setEnabled(idle and has_model)
         self.load_button.setEnabled(idle)
-
-    def _ask_save(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save model", "model.safetensors", MODEL_FILTER)
-        if path:
-            self.save(path)
-
-    def _ask_load(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load model", "", LOAD_FILTER)
-        if path:
-            self.load(path)
-
-    def _ask_export(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export to BioImage Model Zoo", "model.zip", model_info.ZIP_FILTER
-        )
-        if path:
-            self.export(path if path.lower().endswith(".zip") else f"{path}.zip")
