@@ -19,6 +19,7 @@ from safetensors.torch import save as safetensors_bytes
 from ._version import __version__
 from .errors import ModelFileError
 from .io import check_target
+from .model_schema import check_statistics, check_values
 
 if TYPE_CHECKING:
     from .model import TrainedModel
@@ -59,8 +60,16 @@ def model_to_bytes(model: TrainedModel) -> bytes:
 
     Used to ship a model to other processes, e.g. dask workers, which rebuild it with
     :func:`napari_noise2inpaint.loading.model_from_bytes`.
+
+    Raises
+    ------
+    ModelFileError
+        The model has NaN or Inf weights or invalid normalisation statistics (its file
+        could not be loaded back).
     """
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.network.state_dict().items()}
+    check_values(tensors, "The model")  # a file that could not be loaded back is refused
+    check_statistics(list(model.means), list(model.stds), "The model")
     metadata = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,

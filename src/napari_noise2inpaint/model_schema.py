@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from typing import Any
 
 import torch
@@ -49,6 +50,18 @@ def parse_statistics(text: str, name: str) -> tuple[list[float], list[float]]:
     """
     data = _json_object(text, name, "normalization")
     means, stds = data.get("means"), data.get("stds")
+    check_statistics(means, stds, name)
+    return [float(m) for m in means], [float(s) for s in stds]
+
+
+def check_statistics(means: Any, stds: Any, name: str) -> None:
+    """Refuse normalisation statistics that are not finite, or standard deviations <= 0.
+
+    Raises
+    ------
+    ModelFileError
+        Not lists of numbers, of unequal or zero length, not finite, or a std <= 0.
+    """
     valid = (
         isinstance(means, list)
         and isinstance(stds, list)
@@ -61,7 +74,6 @@ def parse_statistics(text: str, name: str) -> tuple[list[float], list[float]]:
             f"{name} is damaged: its normalisation statistics are not finite means and "
             f"positive standard deviations for 1 to {MAX_CHANNELS} channels."
         )
-    return [float(m) for m in means], [float(s) for s in stds]
 
 
 def parse_object(text: str | None, name: str, field: str) -> dict[str, Any]:
@@ -123,7 +135,7 @@ def check_values(tensors: dict[str, torch.Tensor], name: str) -> None:
 
 
 def _is_number(value: Any) -> bool:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return False
     try:
         return math.isfinite(value)

@@ -237,3 +237,22 @@ def test_odd_history_and_data_still_give_a_model_card(model, tmp_path):
     card = model_card(loaded)
     assert card["training"]["validation_loss"] is None and card["training"]["epochs"] is None
     assert "Noise2Inpaint" in card_markdown(card)
+
+
+def test_a_model_that_could_not_be_loaded_back_is_not_written(model, tmp_path):
+    import dataclasses
+
+    for broken in (
+        dataclasses.replace(model, stds=[0.0]),
+        dataclasses.replace(model, means=[math.nan]),
+    ):
+        with pytest.raises(ModelFileError, match="^The model is damaged: its normalisation"):
+            save_model(broken, tmp_path / "m.safetensors")
+    poisoned = TrainedModel(
+        Denoiser(model.config), model.config, model.means, model.stds, model.history, {}
+    )
+    with torch.no_grad():
+        poisoned.network.mu_raw.fill_(math.nan)
+    with pytest.raises(ModelFileError, match="weight mu_raw has NaN"):
+        model_to_bytes(poisoned)
+    assert list(tmp_path.iterdir()) == []
