@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import os
 import signal
 import tempfile
 from pathlib import Path
@@ -158,6 +159,14 @@ def test_an_existing_output_needs_overwrite(files, tmp_path, capsys, monkeypatch
     never_trains(monkeypatch)
     one_error(capsys, main(["train", str(files["image"]), "--out", str(model)]), "--overwrite")
     assert model.read_bytes() == b"precious"
+
+
+def test_a_device_or_pipe_is_never_replaced(files, tmp_path, capsys):
+    pipe = tmp_path / "pipe.tif"
+    os.mkfifo(pipe)  # like /dev/null: replacing it would swap a special file for a TIFF
+    args = ["denoise", str(files["image"]), "--model", str(files["model"]), "--out", str(pipe)]
+    one_error(capsys, main([*args, "--overwrite"]), "is not a regular file")
+    assert pipe.is_fifo()
 
 
 def read_only_folder(tmp_path) -> Path:

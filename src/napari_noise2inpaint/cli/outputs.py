@@ -28,8 +28,8 @@ def check_output(
     Raises
     ------
     InputError
-        ``out`` is one of ``reads``, a folder, lies in a missing or read-only folder, or
-        exists and ``overwrite`` is False.
+        ``out`` is one of ``reads``, a folder or another non-file (a device, a pipe), lies in
+        a missing or read-only folder, or exists and ``overwrite`` is False.
     """
     for path in reads:
         if _same_file(out, path):
@@ -38,6 +38,8 @@ def check_output(
         raise InputError(f"{flag} {out} is a folder; give a file name.")
     if not out.parent.is_dir():
         raise InputError(f"Cannot write {out}: folder {out.parent} does not exist.")
+    if out.exists() and not out.is_file():
+        raise InputError(f"{flag} {out} is not a regular file; choose another output path.")
     if out.exists() and not overwrite:
         raise InputError(f"{flag} {out} already exists; add --overwrite to replace it.")
     try:
