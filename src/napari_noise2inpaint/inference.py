@@ -24,6 +24,7 @@ from .devices import autocast, resolve_device
 from .errors import InputError
 from .events import DenoiseProgress, run_to_end
 from .masks import neighbour_values, random_lambda
+from .memory import check_working_memory
 from .noise_estimation import MAX_ESTIMATE_PLANES, estimate_sigma
 from .unet import memory_format, reflect_pad
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from .model import TrainedModel
 
 DEFAULT_TILE = {"cpu": 1024, "cuda": 2048, "mps": 1024}
+LAZY_HINT = "; denoise it chunk by chunk with denoise_lazy or iter_denoise_chunks"
 # 3D models: tile depth, and voxels per tile, which set the Y-X side (large for thin stacks)
 DEFAULT_TILE_DEPTH = {"cpu": 64, "cuda": 128, "mps": 64}
 VOXELS_PER_TILE = {"cpu": 2**22, "cuda": 2**25, "mps": 2**22}
@@ -97,6 +99,7 @@ def iter_denoise(
     """
     check_denoise_options(**locals())  # the arguments, before anything else is assigned
     image = check_array(image)
+    check_working_memory(8 * image.size, "Denoising this image", LAZY_HINT)  # 2 float32 copies
     model = model.with_precision(precision)
     axis, _ = resolve_channel_axis(image, channel_axis)
     planes, layout = to_planes(image, axis)

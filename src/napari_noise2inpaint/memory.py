@@ -49,6 +49,21 @@ def fits_in_memory(nbytes: int) -> bool:
     return available is None or nbytes <= available
 
 
+def check_working_memory(nbytes: int, task: str, hint: str = "") -> None:
+    """Refuse a task that needs ``nbytes`` of working memory when less is available.
+
+    Raises
+    ------
+    InputError
+        ``task`` needs more than the memory available; ``hint`` ends the sentence.
+    """
+    if not fits_in_memory(nbytes):
+        raise InputError(
+            f"{task} needs {_gb(nbytes)} of memory, more than the "
+            f"{_gb(available_memory() or 0)} available{hint}."
+        )
+
+
 def check_tiff_header(series, path: str | os.PathLike) -> int:
     """Return the bytes a TIFF image series declares, refusing a header the file cannot back.
 

@@ -124,3 +124,12 @@ def test_options_of_the_wrong_kind_get_one_sentence(model, options, message):
 def test_something_else_than_a_model_is_refused():
     with pytest.raises(InputError, match="Expected a TrainedModel, got str"):
         denoise("model.safetensors", np.zeros((16, 16), np.float32))
+
+
+def test_an_image_larger_than_memory_is_refused_before_copying(model, monkeypatch):
+    from napari_noise2inpaint import memory
+
+    monkeypatch.setattr(memory, "available_memory", lambda: 100_000)
+    assert denoise(model, np.zeros((64, 64), np.float32)).shape == (64, 64)  # 32 kB of work
+    with pytest.raises(InputError, match="needs 0.0 GB of memory, .* denoise_lazy"):
+        denoise(model, np.zeros((128, 128), np.uint8))  # 16 kB of data, 128 kB of work
