@@ -97,3 +97,17 @@ def test_a_model_is_not_written_over_a_folder_or_into_a_locked_one(trained, tmp_
     with pytest.raises(InputError, match="is not writable"):
         save_model(trained, tmp_path / "n.safetensors")
     assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]
+
+
+def test_a_model_file_saved_by_0_1_0_still_loads(tmp_path):
+    import zipfile
+    from pathlib import Path
+
+    package = Path(__file__).parents[1] / "data" / "bioimageio_package_v0.1.0.zip"
+    path = tmp_path / "old.safetensors"
+    with zipfile.ZipFile(package) as archive:
+        path.write_bytes(archive.read("noise2inpaint.safetensors"))
+    model = load_model(path)
+    assert read_metadata(path)["package_version"] == "0.1.0"
+    assert model.config.features == 2 and model.history["steps"] == 2
+    assert denoise(model, np.full((16, 16), 100.0, np.float32)).shape == (16, 16)
