@@ -40,7 +40,9 @@ PIXELS_PER_BATCH = {"cpu": 1024**2, "cuda": 16 * 1024**2, "mps": 4 * 1024**2}
 
 
 @dataclass
-class _Job:
+class _TileWindow:
+    """Where a tile is read (source), which part of its result is kept, and where it goes."""
+
     source: tuple[slice, ...]
     keep: tuple[slice, ...]
     target: tuple[slice, ...]
@@ -174,29 +176,29 @@ def _denoise_planes(model, flat, output, tiles, overlap, device, mu_scale):
     context = overlap if overlap is not None else model.network.receptive_radius()
     context = -(-context // multiple) * multiple
     result = np.empty_like(flat)
-    jobs = list(_tiles(flat.shape[1:], tiles, context, multiple))
-    total = len(jobs) * flat.shape[0]
+    windows = list(_tiles(flat.shape[1:], tiles, context, multiple))
+    total = len(windows) * flat.shape[0]
     batch = max(1, PIXELS_PER_BATCH[device.type] // math.prod(tiles))
     rng = torch.Generator(device).manual_seed(config.seed)
     done = 0
     for index, plane in enumerate(flat):
         padded = _pad(torch.from_numpy(plane).to(device), multiple)
         guides = _guides(model, padded, output, rng)
-        for start in range(0, len(jobs), batch):
-            chunk = jobs[start : start + batch]
+        for start in range(0, len(windows), batch):
+            chunk = windows[start : start + batch]
             _run_chunk(model, padded, guides, chunk, result[index], output, mu_scale)
             done += len(chunk)
             yield DenoiseProgress(done, total)
     return result
 
 
-def _tiles(shape, tiles: tuple[int, ...], context: int, multiple: int) -> Iterator[_Job]:
+def _tiles(shape, tiles: tuple[int, ...], context: int, multiple: int) -> Iterator[_TileWindow]:
     spans = [
         _spans(real + -real % multiple, real, tile, context, multiple)
         for real, tile in zip(shape, tiles, strict=True)
     ]
     for combination in itertools.product(*spans):
-        yield _Job(*(tuple(parts) for parts in zip(*combination, strict=True)))
+        yield _TileWindow(*(tuple(parts) for parts in zip(*combination, strict=True)))
 
 
 def _spans(size: int, real: int, tile: int, context: int, multiple: int):
@@ -227,19 +229,19 @@ def _guides(model, padded, output, rng):
     config = model.config
     guides = []
     for _ in range(config.inference_masks):
-        holes = random_lambda(padded.shape, config.rho, rng)
+        holes = random_lambda(padded.shape, 1 / config.n_sets, rng)  # as in training
         fill = neighbour_values(padded, rng) if config.hole_fill == "neighbour" else 0.0
         guides.append((~holes, torch.where(holes, fill, padded)))
     return guides
 
 
 @torch.no_grad()
-def _run_chunk(model, padded, guides, chunk: list[_Job], out, output: str, mu_scale) -> None:
-    if len({_size(job) for job in chunk}) > 1:
-        for job in chunk:
-            _run_chunk(model, padded, guides, [job], out, output, mu_scale)
+def _run_chunk(model, padded, guides, chunk: list[_TileWindow], out, output: str, mu_scale) -> None:
+    if len({_size(window) for window in chunk}) > 1:
+        for window in chunk:
+            _run_chunk(model, padded, guides, [window], out, output, mu_scale)
         return
-    inputs = torch.cat([padded[(..., *job.source)] for job in chunk])
+    inputs = torch.cat([padded[(..., *window.source)] for window in chunk])
     inputs = inputs.contiguous(memory_format=memory_format(model.config.spatial_dims))
     with autocast(padded.device, model.config.precision):
         if guides:
@@ -256,9 +258,9 @@ def _run_chunk(model, padded, guides, chunk: list[_Job], out, output: str, mu_sc
             x, z = model.network(inputs, mu_scale=mu_scale)
             pred = z if output == "z" else x
     pred = pred.float().cpu().numpy()
-    for job, tile in zip(chunk, pred, strict=True):
-        out[job.target] = tile[0][job.keep]
+    for window, tile in zip(chunk, pred, strict=True):
+        out[window.target] = tile[0][window.keep]
 
 
-def _size(job: _Job) -> tuple[int, ...]:
-    return tuple(s.stop - s.start for s in job.source)
+def _size(window: _TileWindow) -> tuple[int, ...]:
+    return tuple(s.stop - s.start for s in window.source)
