@@ -30,6 +30,9 @@ from .packages import MAX_MODEL_BYTES, read_package_model
 
 #: Largest safetensors header read (the format's own limit is 100 MB).
 MAX_HEADER_BYTES = 100 * 1024**2
+#: ``load_model(BUILTIN)`` loads the prior shipped with the package (see :mod:`.prior`).
+BUILTIN = "builtin"
+BUILTIN_PRIOR_FILE = Path(__file__).parent / "priors" / "n2i_prior.safetensors"
 
 
 def load_model(source: str | os.PathLike) -> TrainedModel:
@@ -51,10 +54,12 @@ def load_model(source: str | os.PathLike) -> TrainedModel:
     ModelFileError
         The file is missing, damaged, not one of ours, or asks for more than a model may.
     """
-    if source == "builtin":
-        from .prior import load_builtin_prior
-
-        return load_builtin_prior()
+    if source == BUILTIN:
+        if not BUILTIN_PRIOR_FILE.is_file():
+            raise InputError(
+                f"The built-in prior is missing from this installation ({BUILTIN_PRIOR_FILE})."
+            )
+        source = BUILTIN_PRIOR_FILE
     path = Path(source)
     if path.is_dir():
         raise ModelFileError(f"{path} is a folder, not a model file.")

@@ -8,17 +8,16 @@ user's data, self-supervised.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import InputError
+from .loading import BUILTIN, load_model  # noqa: F401 (BUILTIN: re-exported for the widgets)
+from .loading import BUILTIN_PRIOR_FILE as PRIOR_FILE
 
 if TYPE_CHECKING:
     from .config import Noise2InpaintConfig
     from .model import TrainedModel
 
-BUILTIN = "builtin"
-PRIOR_FILE = Path(__file__).parent / "priors" / "n2i_prior.safetensors"
 #: Adam's learning rate when training starts from a model (measured on set12 02, sigma 25, 150
 #: steps from an early prior: 3e-4 gained 0.65 dB, 1e-3 0.4 dB).
 ADAPT_LEARNING_RATE = 3e-4
@@ -47,8 +46,6 @@ def load_builtin_prior() -> TrainedModel:
     """
     if not PRIOR_FILE.is_file():
         raise InputError(f"The built-in prior is missing from this installation ({PRIOR_FILE}).")
-    from .loading import load_model
-
     return load_model(PRIOR_FILE)
 
 
