@@ -17,6 +17,7 @@ from napari_noise2inpaint import cli
 from napari_noise2inpaint.cli import main
 from napari_noise2inpaint.cli import train as cli_train
 from napari_noise2inpaint.config import Noise2InpaintConfig, start_config
+from napari_noise2inpaint.config_rules import LIMITS, RHO_RANGE, limit_text
 
 TINY = ["--features", "4", "--unrolls", "1", "--steps", "2", "--batch", "2", "--patch", "16"]
 
@@ -309,3 +310,10 @@ def test_precision_is_stored_by_train_and_overridden_by_denoise(tmp_path, capsys
         assert main(["denoise", str(image), "--model", str(model), "--out", str(out), *extra]) == 0
         results.append(tifffile.imread(out))
     np.testing.assert_allclose(results[1], results[0], atol=1.0)
+
+
+def test_train_help_documents_the_accepted_ranges(capsys):
+    assert main(["train", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"from {RHO_RANGE[0]} to {RHO_RANGE[1]}" in text
+    assert all(f"at most {limit_text(name)}" in text for name in LIMITS)

@@ -61,8 +61,9 @@ def check_config(config: Any, choices: dict[str, tuple]) -> None:
         _check_min(name, getattr(config, name), 1)
     for name, limit in LIMITS.items():
         if getattr(config, name) > limit:
-            shown = f"{limit:g}" if isinstance(limit, float) else limit
-            raise InputError(f"{name} must be at most {shown}, got {getattr(config, name)}.")
+            raise InputError(
+                f"{name} must be at most {limit_text(name)}, got {getattr(config, name)}."
+            )
     _check_min("seed", config.seed, 0)
     for name in _POSITIVE:
         value = getattr(config, name)
@@ -76,6 +77,12 @@ def check_config(config: Any, choices: dict[str, tuple]) -> None:
         raise InputError(f"n2v_fraction must be in (0, 1), got {config.n2v_fraction}.")
     _check_patches(config)
     _check_noise(config)
+
+
+def limit_text(name: str) -> str:
+    """Return the upper bound of the field ``name`` as people write it: 256, 1, 1e+06."""
+    limit = LIMITS[name]
+    return f"{limit:g}" if isinstance(limit, float) else str(limit)
 
 
 def check_choice(name: str, value: object, allowed: tuple) -> None:

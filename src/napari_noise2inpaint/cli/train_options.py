@@ -12,6 +12,7 @@ import inspect
 import re
 
 from napari_noise2inpaint.config import CHOICES, CPU_START, Noise2InpaintConfig
+from napari_noise2inpaint.config_rules import LIMITS, limit_text
 
 from .values import finite_float, integer
 
@@ -40,11 +41,13 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
     for field in dataclasses.fields(Noise2InpaintConfig):
         if field.name in OWN_OPTIONS:
             continue
-        text = "; ".join(
-            part
-            for part in (descriptions.get(field.name, ""), NOTES.get(field.name), _default(field))
-            if part
+        parts = (
+            descriptions.get(field.name, ""),
+            NOTES.get(field.name),
+            _default(field),
+            f"at most {limit_text(field.name)}" if field.name in LIMITS else None,
         )
+        text = "; ".join(part for part in parts if part)
         group.add_argument(
             *flags(field.name), dest=field.name, help=text.replace("%", "%%"), **_kind(field)
         )
