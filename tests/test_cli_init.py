@@ -95,3 +95,13 @@ def test_the_builtin_prior_keeps_its_architecture(files, tmp_path, capsys):
     args = ["train", str(image), "--out", str(out), "--init", "builtin", "--features", "8"]
     assert main([*args, *SMALL]) == 2
     assert "does not match" in capsys.readouterr().err
+
+
+@needs_prior
+def test_the_prior_is_a_model_name_for_info_and_denoise(files, tmp_path, capsys):
+    image, _ = files
+    assert main(["info", "builtin"]) == 0
+    assert json.loads(capsys.readouterr().out)["history"]["normalisation"] == "per_image"
+    out = tmp_path / "d.tif"
+    assert main(["denoise", str(image), "--model", "builtin", "--out", str(out)]) == 0
+    assert np.isfinite(tifffile.imread(out)).all()

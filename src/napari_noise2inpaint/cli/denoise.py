@@ -26,7 +26,9 @@ def add_denoise(commands) -> None:
         "image", metavar="IMAGE", help="noisy TIFF/PNG/JPEG image or stack, or a zarr store"
     )
     denoise.add_argument(
-        "--model", required=True, help="a .safetensors model file or exported .zip package"
+        "--model",
+        required=True,
+        help="a .safetensors model file, an exported .zip package or 'builtin' (the prior)",
     )
     denoise.add_argument(
         "--out", required=True, help="float32 TIFF file to write, or a new .zarr (OME-Zarr)"

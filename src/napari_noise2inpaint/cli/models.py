@@ -10,6 +10,7 @@ from napari_noise2inpaint.checkpoint import read_metadata
 from napari_noise2inpaint.io import read_image
 from napari_noise2inpaint.loading import load_model
 from napari_noise2inpaint.model_card import model_card
+from napari_noise2inpaint.prior import BUILTIN, PRIOR_FILE
 
 from .outputs import check_output
 
@@ -17,7 +18,9 @@ from .outputs import check_output
 def add_info(commands) -> None:
     """Add the ``info`` subcommand to ``commands`` (an argparse subparsers object)."""
     info = commands.add_parser("info", help="print what a model file stores, as JSON")
-    info.add_argument("model", metavar="MODEL", help="a .safetensors model file or .zip package")
+    info.add_argument(
+        "model", metavar="MODEL", help="a .safetensors model file, .zip package or 'builtin'"
+    )
     info.set_defaults(func=run_info)
 
 
@@ -29,7 +32,7 @@ def run_info(args: argparse.Namespace) -> int:
 
         metadata = package_metadata(args.model)
     else:
-        metadata = read_metadata(args.model)
+        metadata = read_metadata(PRIOR_FILE if args.model == BUILTIN else args.model)
     report = {
         "file": str(args.model),
         "format": metadata.get("format"),
