@@ -87,6 +87,7 @@ def provenance(recipe: PriorRecipe, state: dict, threads: int) -> dict:
         f"depth {PRIOR_CONFIG.depth}, shared U-Net",
         "steps": state["step"],
         "total_steps": recipe.total_steps,
+        "schedule": state["schedule"],
         "batch": f"{PRIOR_CONFIG.batch_size} x {PRIOR_CONFIG.patch_size}^2",
         "seed": recipe.seed,
         "seconds": round(state["seconds"]),

@@ -220,6 +220,7 @@ def iter_train_prior(
         "optimizer": optimizer.state_dict(),
         "step": step,
         "seconds": seconds + time.perf_counter() - start,
+        "schedule": state.get("schedule") if state else [[0, recipe.total_steps]],
     }
 
 
@@ -272,24 +273,30 @@ def save_training_state(state: dict, recipe: PriorRecipe, path: str | Path) -> N
             }
         ),
         "param_groups": json.dumps(optim["param_groups"]),
+        "schedule": json.dumps(state.get("schedule", [[0, recipe.total_steps]])),
     }
     save_file(tensors, str(path), metadata=metadata)
 
 
 def load_training_state(path: str | Path, recipe: PriorRecipe) -> dict:
-    """Read a state written by :func:`save_training_state` (same recipe required)."""
+    """Read a state written by :func:`save_training_state`.
+
+    The seed and learning rate must match ``recipe``; a different ``total_steps`` changes the
+    schedule from the saved step on, and the change is recorded in ``state["schedule"]`` as
+    ``[step, total_steps]`` pairs (so that the stages can be repeated exactly).
+    """
     from safetensors import safe_open
 
     with safe_open(str(path), "pt") as handle:
         metadata = handle.metadata()
     saved = json.loads(metadata["recipe"])
-    wanted = {
-        "total_steps": recipe.total_steps,
-        "learning_rate": recipe.learning_rate,
-        "seed": recipe.seed,
-    }
-    if saved != wanted:
+    wanted = {"learning_rate": recipe.learning_rate, "seed": recipe.seed}
+    if {key: saved[key] for key in wanted} != wanted:
         raise ValueError(f"{path} was trained with {saved}, not {wanted}.")
+    step = int(metadata["step"])
+    schedule = json.loads(metadata.get("schedule", json.dumps([[0, saved["total_steps"]]])))
+    if schedule[-1][1] != recipe.total_steps:
+        schedule.append([step, recipe.total_steps])
     tensors = load_file(str(path))
     network = {k[len("network.") :]: v for k, v in tensors.items() if k.startswith("network.")}
     moments: dict[int, dict] = {}
@@ -301,8 +308,9 @@ def load_training_state(path: str | Path, recipe: PriorRecipe) -> dict:
     return {
         "network": network,
         "optimizer": optimizer,
-        "step": int(metadata["step"]),
+        "step": step,
         "seconds": float(metadata["seconds"]),
+        "schedule": schedule,
     }
 
 
