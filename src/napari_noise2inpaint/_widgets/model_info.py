@@ -70,7 +70,7 @@ def result_suffix(model) -> str:
     history = model.history
     steps = history.get("steps") or 0
     start = history.get("start")
-    if start is None and uses_own_statistics(model):
+    if start in (None, "scratch") and uses_own_statistics(model):  # the prior as shipped
         return f"{method}, prior"
     if start in (None, "scratch"):
         return f"{method}, {steps} steps"
