@@ -111,3 +111,17 @@ def test_a_model_file_saved_by_0_1_0_still_loads(tmp_path):
     assert read_metadata(path)["package_version"] == "0.1.0"
     assert model.config.features == 2 and model.history["steps"] == 2
     assert denoise(model, np.full((16, 16), 100.0, np.float32)).shape == (16, 16)
+
+
+def test_the_version_is_written_once(trained, tmp_path):
+    import importlib.metadata
+    import tomllib
+    from pathlib import Path
+
+    from napari_noise2inpaint import __version__
+
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    assert "version" not in pyproject["project"] and "version" in pyproject["project"]["dynamic"]
+    assert importlib.metadata.version("napari-noise2inpaint") == __version__
+    save_model(trained, tmp_path / "m.safetensors")
+    assert read_metadata(tmp_path / "m.safetensors")["package_version"] == __version__
