@@ -113,6 +113,13 @@ def _check_patches(config: Any) -> None:
         value = getattr(config, name)
         if value < multiple or value % multiple:
             raise InputError(f"{name} must be a positive multiple of {multiple}, got {value}.")
+    pixels = config.patch_size**2 * (config.patch_depth if config.spatial_dims == 3 else 1)
+    if config.method == "n2i" and pixels < round(1 / config.rho):
+        raise InputError(
+            f"A patch of {pixels} pixels is smaller than the {round(1 / config.rho)} loss sets "
+            f"of rho {config.rho}, so its loss set would often be empty; use larger patches "
+            "or a larger rho."
+        )
     if config.spatial_dims == 3 and config.noise_model == "correlated":
         raise InputError(
             "The correlated noise model is 2D only; use 2D planes or another noise model."

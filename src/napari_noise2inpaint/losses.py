@@ -34,8 +34,8 @@ def masked_loss(
     if mask is not None:
         residual = residual[mask]
         target = target[mask]
-    if kind == "mse":
-        return residual.square().mean()
+    if kind == "mse":  # an empty loss set (a rare batch) gives 0, not NaN
+        return residual.square().mean() if residual.numel() else residual.sum()
     eps = 1e-8
     l2 = residual.norm(2) / (target.norm(2) + eps)
     l1 = residual.norm(1) / (target.norm(1) + eps)

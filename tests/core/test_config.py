@@ -93,3 +93,9 @@ def test_mask_averaging_hides_the_fraction_training_hides(monkeypatch):
     monkeypatch.setattr(inference, "random_lambda", spy)
     denoise(model, np.zeros((32, 32), np.float32), output="masks")
     assert fractions and set(fractions) == {1 / 3}
+
+
+def test_a_patch_smaller_than_the_number_of_loss_sets_is_refused():
+    with pytest.raises(InputError, match="smaller than the 250 loss sets"):
+        Noise2InpaintConfig(rho=0.004, patch_size=8)
+    assert Noise2InpaintConfig(rho=0.004, patch_size=16, method="n2i").n_sets == 250
