@@ -75,7 +75,7 @@ def test_the_prior_is_the_default_start_when_the_settings_fit_it(files, tmp_path
     image, _ = files
     out = tmp_path / "m.safetensors"
     assert main(["train", str(image), "--out", str(out), *SMALL]) == 0
-    assert "Starting from the built-in prior" in capsys.readouterr().err
+    assert "train (prior)" in capsys.readouterr().err
     assert history(capsys, out)[0]["start"] == "prior"
 
 
@@ -84,7 +84,7 @@ def test_other_architecture_options_train_from_scratch_by_default(files, tmp_pat
     image, _ = files
     out = tmp_path / "m.safetensors"
     assert main(["train", str(image), "--out", str(out), *TINY]) == 0
-    assert "prior" not in capsys.readouterr().err
+    assert "train (scratch)" in capsys.readouterr().err
     assert history(capsys, out)[0]["start"] == "scratch"
 
 

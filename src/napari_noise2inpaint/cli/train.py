@@ -25,6 +25,7 @@ from napari_noise2inpaint.prior import (
     PRIOR_FILE,
     check_init,
     config_for_init,
+    start_name,
 )
 from napari_noise2inpaint.training import iter_train
 
@@ -147,8 +148,6 @@ def run_train(args: argparse.Namespace) -> int:
     targets = [read_image(p) for p in args.target] if args.target else None
     main = is_main_process()
     notes = [resolve_channel_axis(a, config.channel_axis)[1] for a in images] if main else []
-    if main and init is not None and args.init is None:
-        notes.append("Starting from the built-in prior; --init scratch trains from random weights.")
     shown = print_notes(notes)
     stop = threading.Event()
     generator = iter_train(images, config, targets=targets, stop_event=stop, init=init)
@@ -156,7 +155,8 @@ def run_train(args: argparse.Namespace) -> int:
         with stop_on_signals(stop):
             run_to_end(generator)
         return 0
-    with stop_on_signals(stop), contextlib.closing(Progress("train", "step")) as bar:
+    bar = Progress(f"train ({start_name(init)})", "step")  # scratch, prior or model
+    with stop_on_signals(stop), contextlib.closing(bar):
         model = drain(generator, lambda event: _show(event, bar))
     print_notes(n for n in model.history.get("notes", []) if n not in shown)
     return _save(model, out)
