@@ -25,11 +25,12 @@ import torch
 
 from ._version import __version__
 from .bioimageio_arch import Noise2InpaintPipeline, build_pipeline, pipeline_kwargs
+from .bioimageio_descr import MIN_SIZE_STEPS, TORCHSCRIPT_FILE, describe
 from .checkpoint import save_model
 from .errors import InputError, ModelFileError
 from .loading import load_bioimageio  # noqa: F401 (public here)
 from .model import TrainedModel
-from .model_card import CITATION, CITATION_DOI, card_markdown, cover_image, model_card
+from .model_card import card_markdown, cover_image, model_card
 from .packages import (  # noqa: F401 (package_metadata: public here)
     INFO_FILE,
     MODEL_FILE,
@@ -39,9 +40,7 @@ from .packages import (  # noqa: F401 (package_metadata: public here)
     package_metadata,
 )
 
-TORCHSCRIPT_FILE = "weights_torchscript.pt"
 TEST_SIDE = 64
-MIN_SIZE_STEPS = 4  # smallest accepted Y, X: 4 * 2 ** depth
 
 
 def export_bioimageio(
@@ -97,7 +96,7 @@ def export_bioimageio(
         tmp = path.parent / f".{path.name}.{os.getpid()}.tmp.zip"
         try:
             with _closing_leaked_files():
-                descr = _describe(spec, model, folder, test_input.shape, fixed, info, name, authors)
+                descr = describe(spec, model, folder, test_input.shape, fixed, info, name, authors)
                 spec["save_package"](descr, output_path=tmp)
             os.replace(tmp, path)
         except BaseException:
@@ -248,91 +247,3 @@ def _package_info(model: TrainedModel, card: dict) -> dict:
         "data": model.data_info,
         "card": card,
     }
-
-
-def _tensors(v, step: int, folder: Path, shape, fixed: bool):
-    """Describe the input and output tensors (raw units; sizes fixed or multiples of step)."""
-    if fixed:
-        sizes = {"y": shape[2], "x": shape[3]}
-    else:
-        sizes = {
-            axis: v.ParameterizedSize(min=MIN_SIZE_STEPS * step, step=step) for axis in ("y", "x")
-        }
-    channel_names = [f"channel{i}" for i in range(shape[1])]
-    input_axes = [
-        v.BatchAxis(),
-        v.ChannelAxis(channel_names=channel_names),
-        *(v.SpaceInputAxis(id=v.AxisId(a), size=sizes[a]) for a in ("y", "x")),
-    ]
-    output_axes = [
-        v.BatchAxis(),
-        v.ChannelAxis(channel_names=channel_names),
-        *(
-            v.SpaceOutputAxis(id=v.AxisId(a), size=v.SizeReference(tensor_id="raw", axis_id=a))
-            for a in ("y", "x")
-        ),
-    ]
-    data = v.IntervalOrRatioDataDescr(type="float32")
-    inputs = v.InputTensorDescr(
-        id=v.TensorId("raw"),
-        description="noisy image in raw intensity units",
-        axes=input_axes,
-        test_tensor=v.FileDescr(source=folder / "test_input.npy"),
-        sample_tensor=v.FileDescr(source=folder / "sample_input.tif"),
-        data=data,
-    )
-    outputs = v.OutputTensorDescr(
-        id=v.TensorId("denoised"),
-        description="denoised image in raw intensity units",
-        axes=output_axes,
-        test_tensor=v.FileDescr(source=folder / "test_output.npy"),
-        sample_tensor=v.FileDescr(source=folder / "sample_output.tif"),
-        data=data,
-    )
-    return inputs, outputs
-
-
-def _describe(spec, model, folder: Path, shape, fixed, info, name, authors):
-    v = spec["v0_5"]
-    inputs, outputs = _tensors(v, 2**model.config.depth, folder, shape, fixed)
-    torch_version = v.Version(torch.__version__.split("+")[0])
-    architecture = v.ArchitectureFromLibraryDescr(
-        import_from="napari_noise2inpaint.bioimageio_arch",
-        callable=v.Identifier("Noise2InpaintPipeline"),
-        kwargs=info["pipeline"],
-    )
-    weights = v.WeightsDescr(
-        pytorch_state_dict=v.PytorchStateDictWeightsDescr(
-            source=folder / STATE_DICT_FILE,
-            architecture=architecture,
-            pytorch_version=torch_version,
-        ),
-        torchscript=v.TorchscriptWeightsDescr(
-            source=folder / TORCHSCRIPT_FILE,
-            pytorch_version=torch_version,
-            parent="pytorch_state_dict",
-            comment="torch.jit.trace of the pytorch_state_dict pipeline",
-        ),
-    )
-    card = info["card"]
-    return v.ModelDescr(
-        name=name or "Noise2Inpaint denoiser",
-        description=(
-            f"Self-supervised denoiser ({card['method_name']}, K={card['unrolls']}, "
-            f"rho={card['rho']}, {card['noise_model']['model']} noise), raw units in and out."
-        ),
-        authors=[v.Author(name=a) for a in (authors or ["napari-noise2inpaint user"])],
-        cite=[v.CiteEntry(text=CITATION, doi=v.Doi(CITATION_DOI))],
-        license=v.LicenseId("BSD-3-Clause"),
-        documentation=v.FileDescr(source=folder / "README.md"),
-        covers=[v.FileDescr(source=folder / "cover.png")],
-        attachments=[
-            v.FileDescr(source=folder / INFO_FILE),
-            v.FileDescr(source=folder / MODEL_FILE),
-        ],
-        tags=["denoising", "self-supervised", "noise2inpaint", "2d", "pytorch"],
-        inputs=[inputs],
-        outputs=[outputs],
-        weights=weights,
-        config=v.Config(napari_noise2inpaint=info),
-    )
