@@ -13,6 +13,7 @@ import torch
 
 from .data import (
     broadcast_statistics,
+    channel_statistics,
     check_array,
     normalise,
     resolve_channel_axis,
@@ -105,7 +106,10 @@ def iter_denoise(
     model = model.with_precision(precision)
     axis, _ = resolve_channel_axis(image, channel_axis)
     planes, layout = to_planes(image, axis)
-    means, stds = broadcast_statistics(model.means, model.stds, planes.shape[0])
+    if model.normalises_each_image:
+        means, stds = channel_statistics(planes)
+    else:
+        means, stds = broadcast_statistics(model.means, model.stds, planes.shape[0])
     mu_scale = _mu_scale(model, planes, noise_sigma)
     normalise(planes, means, stds)
     home = next(model.network.parameters()).device
