@@ -1,6 +1,8 @@
 import threading
 import time
 
+import pytest
+
 from napari_noise2inpaint import TrainProgress
 from napari_noise2inpaint._widgets import jobs, runs
 
@@ -65,10 +67,25 @@ def test_the_time_limit_leaves_room_for_the_final_denoising():
     clock = runs.RunClock(started, time_limit=1000.0, pixels=1_000_000)
     assert not clock.out_of_time(progress(1))
     clock.note_preview(pixels=1000, seconds=1.0)  # denoising all would take 1000 s: no time
-    assert clock.denoise_estimate_s() == 1000.0
+    assert clock.denoise_estimate_s() == 1000.0 * runs.DENOISE_MARGIN
     assert clock.out_of_time(progress(1))
     forwarded = runs._forward_training(iter([progress(1)]), clock, stop, preview=None)
     list(forwarded)
     assert stop.is_set()
     fraction, left = runs.RunClock(started - 500, 1000.0, 1).training_progress(progress(1))
     assert 0.5 <= fraction < 0.6 and 400 < left <= 500  # the time limit ends this run first
+
+
+def test_previews_keep_within_their_cost_budget():
+    from napari_noise2inpaint.preview import PreviewSource
+
+    source = PreviewSource(interval_s=1.0, budget=0.1)
+    source.record_cost(2.0)  # a 2 s preview: the next one comes 18 s later (2 s in 20 s)
+    assert source.interval_s == pytest.approx(18.0)
+    source.record_cost(0.01)  # cheap again: back to the shortest interval
+    assert source.interval_s == 1.0
+    unbudgeted = PreviewSource(interval_s=0.0)
+    unbudgeted.record_cost(2.0)
+    assert unbudgeted.interval_s == 0.0  # the API's previews keep their interval
+    unbudgeted.record_cost(2.0, slab=True)
+    assert unbudgeted.interval_s == pytest.approx(8.0)  # 3D slabs: at most a fifth

@@ -22,6 +22,8 @@ from .snapshot import contrast_limits
 GUI_INTERVAL_S = 0.5
 #: Inference is cheaper per pixel than a training step; used until a preview was timed.
 INFERENCE_SPEEDUP = 2.0
+#: Margin on the estimated denoising time (whole images tile with overlap; the GUI adds it).
+DENOISE_MARGIN = 1.25
 
 
 class State(Enum):
@@ -93,9 +95,9 @@ class RunClock:
     def denoise_estimate_s(self, progress: TrainProgress | None = None) -> float:
         """Estimated seconds of the final denoising (0 before anything is known)."""
         if self.seconds_per_pixel is not None:
-            return self.pixels * self.seconds_per_pixel
+            return DENOISE_MARGIN * self.pixels * self.seconds_per_pixel
         if progress is not None and progress.pixels_per_s > 0:
-            return self.pixels / (progress.pixels_per_s * INFERENCE_SPEEDUP)
+            return DENOISE_MARGIN * self.pixels / (progress.pixels_per_s * INFERENCE_SPEEDUP)
         return 0.0
 
     def out_of_time(self, progress: TrainProgress) -> bool:
