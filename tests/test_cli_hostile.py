@@ -73,7 +73,6 @@ def never_trains(monkeypatch):
         (["--batch", "100000"], "batch_size must be at most 4096"),
         (["--depth", "30"], "depth must be at most 6"),
         (["--mu-init", "1e308"], "mu_init must be at most 1e+06"),
-        (["--lr", "1e308"], "learning_rate must be at most 1"),
     ],
 )
 def test_train_values_are_checked_before_training(

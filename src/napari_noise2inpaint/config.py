@@ -37,9 +37,9 @@ class Noise2InpaintConfig:
     """Everything that defines a model and how it is trained.
 
     Every config is checked when it is created (:func:`.config_rules.check_config`): numbers
-    must be finite, counts whole, the ranges below hold, and sizes, the learning rate, mu and
-    the seed have upper bounds (:data:`.config_rules.LIMITS`); a refusal is an
-    :class:`InputError` in one sentence.
+    must be finite, counts whole, the ranges below hold, and sizes, mu and the seed have
+    upper bounds (:data:`.config_rules.LIMITS`); a refusal is an :class:`InputError` in one
+    sentence.
 
     Parameters
     ----------

@@ -26,7 +26,6 @@ LIMITS = {
     "patch_size": 4096,
     "patch_depth": 1024,
     "batch_size": 4096,
-    "learning_rate": 1.0,
     "mu_init": 1e6,
     "mu_lr_factor": 1e6,
     "seed": 2**32 - 1,
