@@ -43,7 +43,7 @@ print(json.dumps({"code": code, "seconds": seconds, "peak_mib": peak}))
 
 def build_parser():
     parser = common.base_parser(__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=256, help="side of each image")
+    parser.add_argument("--size", type=int, default=512, help="side of each image")
     parser.add_argument("--counts", type=int, nargs="+", default=[10, 50])
     parser.add_argument("--steps", type=int, default=30)
     common.add_precision_arg(parser)
@@ -105,8 +105,9 @@ def main(argv=None) -> None:
     for count in args.counts:
         folder = make_folder(work / f"in{count}", count, args.size)
         result = run(args, model, folder, work / f"out{count}")
+        kept = count * args.size**2 * 4 / 2**20  # float32 results, were they all kept
         rows.append([count, args.size, result["seconds"], result["seconds"] / count,
-                     result["peak_mib"]])
+                     result["peak_mib"], kept])
     resume = interrupted_then_resumed(args, model, work / f"in{max(args.counts)}", work,
                                       max(args.counts))
     payload = {"environment": env, "args": vars(args), "runs": rows, "resume": resume}
@@ -115,7 +116,8 @@ def main(argv=None) -> None:
         f"`noise2inpaint denoise FOLDER --out OUT`, {args.size}x{args.size} uint16 images, "
         f"N2I K=2, 16 features, {args.precision}, {args.threads or 1} torch thread(s); each "
         "run is a fresh process (time includes loading the model, not Python's start-up).",
-        common.md_table(["files", "side", "wall s", "s per file", "peak RSS MiB"], rows),
+        common.md_table(["files", "side", "wall s", "s per file", "peak RSS MiB",
+                         "all results MiB"], rows),
         "## Interrupted and resumed",
         f"A {resume['files']}-file batch killed with SIGKILL after "
         f"{resume['written_before_kill']} files were written "

@@ -100,8 +100,6 @@ class BatchWidget(Container):
         self.report_button.changed.connect(self.run_report)
         self.stop_button.changed.connect(lambda *_: self.job.stop())
         self.native.destroyed.connect(lambda *_: self.job.close())
-        for event in (napari_viewer.layers.events.inserted, napari_viewer.layers.events.removed):
-            event.connect(lambda *_: self.reset_choices())
         self.reset_choices()
 
     def _image_names(self, _widget=None) -> list[str]:
@@ -192,7 +190,6 @@ class BatchWidget(Container):
 
     def _start(self, func, *args, doing, on_yield, on_return, device="cpu", **kwargs) -> None:
         self.job = Job()
-        self.native.destroyed.connect(self.job.close)
         self._set_running(True)
         self.panel.start(doing.capitalize())
         self.job.start(
