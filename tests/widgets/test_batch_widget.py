@@ -129,3 +129,22 @@ def test_bad_requests_are_one_notification(viewer, widget, notices, tmp_path):
         "Choose a model file first.",
     ]
     assert not widget.job.running and list(tmp_path.iterdir()) == []
+
+
+def test_stop_keeps_the_layers_done_and_skips_the_rest(qtbot, viewer, widget, notices, monkeypatch):
+    from napari_noise2inpaint._widgets import batch_runs
+
+    viewer.add_image(noisy((32, 32), 1), name="a")
+    viewer.add_image(noisy((32, 32), 2), name="b")
+    widget.layers.value = ["a", "b"]
+
+    def stop_after_first(image):  # Stop pressed as the first result is finished
+        widget.job.stop_event.set()
+        return (float(image.min()), float(image.max()) + 1.0)
+
+    monkeypatch.setattr(batch_runs, "contrast_limits", stop_after_first)
+    widget.apply_layers.clicked.emit()
+    qtbot.waitUntil(lambda: "a (N2I, 2 steps)" in viewer.layers, timeout=TIMEOUT_MS)
+    idle(qtbot, widget)
+    assert not any(layer.name.startswith("b (") for layer in viewer.layers)
+    assert notices == []
