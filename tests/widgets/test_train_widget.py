@@ -213,3 +213,16 @@ def test_the_contents_scroll_so_the_dock_fits_a_small_screen(train_widget):
     assert isinstance(train_widget.scroll, QScrollArea)
     assert train_widget.scroll.widget().isAncestorOf(train_widget.train_button)
     assert train_widget.minimumSizeHint().height() < 300
+
+
+def test_progress_is_drawn_inside_the_widget_phase_by_phase(qtbot, viewer, train_widget):
+    viewer.add_image(noisy((32, 32)), name="img")
+    phases = []
+    start = train_widget.panel.start
+    train_widget.panel.start = lambda phase, *rest: (phases.append(phase), start(phase, *rest))
+
+    train(qtbot, train_widget)
+
+    assert phases == ["Preparing data", "Training", "Denoising"]
+    assert train_widget.panel.isHidden()  # the run is over
+    assert train_widget.job.worker.pbar is None  # no napari Activity progress bar

@@ -211,7 +211,7 @@ class TrainWidget(ModelFileActions, QWidget):
                 self.plot.redraw()
         elif isinstance(event, PreviewUpdate):
             show_preview(self.viewer, self.snapshot, event.image, self._current_channel())
-        elif isinstance(event, PhaseChange):
+        elif isinstance(event, PhaseChange) and event.phase.value != self.panel.phase:
             self.panel.start(event.phase.value, self.panel.bar.value() / 1000)
             if event.phase is Phase.DENOISING:
                 self._set_state(State.DENOISING)
