@@ -7,7 +7,7 @@ import pytest
 import tifffile
 
 from napari_noise2inpaint.cli import main
-from napari_noise2inpaint.prior import PRIOR_FILE
+from napari_noise2inpaint.loading import BUILTIN_PRIOR_FILE as PRIOR_FILE
 
 SMALL = ["--steps", "1", "--batch", "2", "--patch", "16", "--device", "cpu"]
 TINY = ["--features", "4", "--unrolls", "1", *SMALL]

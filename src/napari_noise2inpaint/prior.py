@@ -1,9 +1,9 @@
 """The built-in prior and starting training from a model (adaptation and resume).
 
-The prior is an N2I network trained on clean images with synthetic noise of many levels (see
-:mod:`napari_noise2inpaint.prior_training` and ``priors/n2i_prior.md``). It denoises at once;
-:func:`napari_noise2inpaint.iter_train` with ``init=`` adapts it (or any saved model) to the
-user's data, self-supervised.
+The prior (``load_model("builtin")``) is an N2I network trained on clean images with synthetic
+noise of many levels (see :mod:`napari_noise2inpaint.prior_training` and
+``priors/n2i_prior.md``). It denoises at once; :func:`napari_noise2inpaint.iter_train` with
+``init=`` adapts it (or any saved model) to the user's data, self-supervised.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .errors import InputError
-from .loading import BUILTIN, load_model  # noqa: F401 (BUILTIN: re-exported for the widgets)
-from .loading import BUILTIN_PRIOR_FILE as PRIOR_FILE
 
 if TYPE_CHECKING:
     from .config import Noise2InpaintConfig
@@ -29,24 +27,6 @@ ARCHITECTURE_FIELDS = (
     "spatial_dims",
     "shared_regularizer",
 )
-
-
-def load_builtin_prior() -> TrainedModel:
-    """Load the prior shipped with the package.
-
-    Returns
-    -------
-    TrainedModel
-        A blind N2I model that normalises every image by its own statistics.
-
-    Raises
-    ------
-    InputError
-        The package was installed without its prior file.
-    """
-    if not PRIOR_FILE.is_file():
-        raise InputError(f"The built-in prior is missing from this installation ({PRIOR_FILE}).")
-    return load_model(PRIOR_FILE)
 
 
 def config_for_init(
@@ -96,9 +76,4 @@ def start_name(init: TrainedModel | None) -> str:
     """How a run started, for histories and layer names: "scratch", "prior" or "model"."""
     if init is None:
         return "scratch"
-    return "prior" if init.history.get("normalisation") == "per_image" else "model"
-
-
-def uses_own_statistics(model: TrainedModel) -> bool:
-    """Whether ``model`` normalises each image by its own mean and std (the prior does)."""
-    return model.history.get("normalisation") == "per_image"
+    return "prior" if init.normalises_each_image else "model"

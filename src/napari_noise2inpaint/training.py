@@ -12,7 +12,7 @@ import torch
 
 from . import distributed
 from ._version import __version__
-from .config import Noise2InpaintConfig
+from .config import Noise2InpaintConfig, start_config
 from .errors import InputError
 from .events import PreviewUpdate, Snapshot, TrainProgress, run_to_end
 from .losses import masked_loss
@@ -48,7 +48,8 @@ def iter_train(
     images : array_like or list of array_like
         Noisy images: 2D, or stacks whose leading axes are independent planes.
     config : Noise2InpaintConfig, optional
-        Method and hyper-parameters; defaults to ``Noise2InpaintConfig()``.
+        Method and hyper-parameters; defaults to :func:`~napari_noise2inpaint.config.start_config`
+        (the widget's start values for this machine: lighter on a CPU).
     targets : array_like or list of array_like, optional
         Clean images for ``method="supervised"``.
     validation : array_like or list of array_like, optional
@@ -77,7 +78,7 @@ def iter_train(
         ``config.keep_weights="last"``; ``history`` records both losses.
     """
     config_was_default = config is None
-    config = config or Noise2InpaintConfig()
+    config = config or start_config()
     if init is not None:
         config = config_for_init(config, init) if config_was_default else config
         check_init(config, init)

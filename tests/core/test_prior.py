@@ -9,7 +9,7 @@ import torch
 from napari_noise2inpaint import Noise2InpaintConfig, denoise, train
 from napari_noise2inpaint.errors import InputError
 from napari_noise2inpaint.events import run_to_end
-from napari_noise2inpaint.prior import ADAPT_LEARNING_RATE, config_for_init, uses_own_statistics
+from napari_noise2inpaint.prior import ADAPT_LEARNING_RATE, config_for_init
 from napari_noise2inpaint.prior_training import (
     PriorRecipe,
     iter_train_prior,
@@ -83,7 +83,7 @@ def test_per_image_normalisation_follows_intensity_changes(start_model):
     per_image = type(start_model)(
         start_model.network, start_model.config, [0.0], [1.0], {"normalisation": "per_image"}
     )
-    assert uses_own_statistics(per_image)
+    assert per_image.normalises_each_image
     image = _image(2)
     base = denoise(per_image, image)
     shifted = denoise(per_image, 3 * image + 1000)
@@ -116,4 +116,4 @@ def test_prior_training_in_stages_equals_one_run(tmp_path, monkeypatch):
     for key, value in whole["network"].items():
         torch.testing.assert_close(staged["network"][key], value)
     model = prior_model(staged, recipe, {"data": []})
-    assert uses_own_statistics(model) and model.history["steps"] == 4
+    assert model.normalises_each_image and model.history["steps"] == 4

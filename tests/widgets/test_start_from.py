@@ -17,7 +17,9 @@ def prior(monkeypatch):
     config = Noise2InpaintConfig(steps=2, features=6, unrolls=2, batch_size=2, patch_size=16)
     model = train(noisy((32, 32), seed=5), config)
     model.history["normalisation"] = "per_image"
-    monkeypatch.setattr(start_fields, "load_builtin_prior", lambda: model)
+    load_file = start_fields.load_model
+    fake = lambda source: model if source == "builtin" else load_file(source)  # noqa: E731
+    monkeypatch.setattr(start_fields, "load_model", fake)
     return model
 
 
@@ -97,7 +99,7 @@ def test_start_from_a_saved_model_file(qtbot, viewer, train_widget, tmp_path, no
 def test_the_built_in_prior_is_the_default_start_and_denoises_now(qtbot, viewer):
     from widget_helpers import PLUGIN
 
-    from napari_noise2inpaint.prior import PRIOR_FILE
+    from napari_noise2inpaint.loading import BUILTIN_PRIOR_FILE as PRIOR_FILE
 
     if not PRIOR_FILE.is_file():
         pytest.skip("this installation has no built-in prior")

@@ -10,7 +10,6 @@ from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
 from napari_noise2inpaint.model_card import model_card
 from napari_noise2inpaint.names import METHOD_NAMES as METHODS
 from napari_noise2inpaint.names import NOISE_NAMES
-from napari_noise2inpaint.prior import uses_own_statistics
 
 from .preview import current_plane, data_index
 from .snapshot import LayerSnapshot
@@ -70,7 +69,7 @@ def result_suffix(model) -> str:
     history = model.history
     steps = history.get("steps") or 0
     start = history.get("start")
-    if start in (None, "scratch") and uses_own_statistics(model):  # the prior as shipped
+    if start in (None, "scratch") and model.normalises_each_image:  # the prior as shipped
         return f"{method}, prior"
     if start in (None, "scratch"):
         return f"{method}, {steps} steps"

@@ -7,7 +7,7 @@ from pathlib import Path
 from magicgui.widgets import ComboBox, FileEdit
 
 from napari_noise2inpaint import InputError, load_model
-from napari_noise2inpaint.prior import BUILTIN, load_builtin_prior
+from napari_noise2inpaint.loading import BUILTIN
 
 SAVED = "saved"
 SCRATCH = "scratch"
@@ -57,5 +57,5 @@ class StartFields:
                 raise InputError("Choose the model file to start from first.")
             key = (str(path), path.stat().st_mtime_ns)
         if key not in self._cache:
-            self._cache[key] = load_builtin_prior() if choice == BUILTIN else load_model(key[0])
+            self._cache[key] = load_model(key[0])
         return self._cache[key]

@@ -16,7 +16,6 @@ from qtpy.QtWidgets import (
 from superqt import QCollapsible
 
 from napari_noise2inpaint import InputError, PreviewSource, PreviewUpdate
-from napari_noise2inpaint.prior import uses_own_statistics
 
 from . import model_info
 from .denoising import add_result, start_denoise
@@ -180,7 +179,7 @@ class TrainWidget(ModelFileActions, QWidget):
                     "No model yet: start from the built-in prior, load a model or train one."
                 )
             snapshot = LayerSnapshot.of(self.fields.image.value)
-            if uses_own_statistics(model):
+            if model.normalises_each_image:
                 snapshot.check_not_constant()
         except (InputError, OSError) as exc:
             show_error(error_message(exc, "loading the model"))

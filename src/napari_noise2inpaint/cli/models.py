@@ -8,9 +8,9 @@ from pathlib import Path
 
 from napari_noise2inpaint.checkpoint import read_metadata
 from napari_noise2inpaint.io import read_image
-from napari_noise2inpaint.loading import load_model
+from napari_noise2inpaint.loading import BUILTIN, load_model
+from napari_noise2inpaint.loading import BUILTIN_PRIOR_FILE as PRIOR_FILE
 from napari_noise2inpaint.model_card import model_card
-from napari_noise2inpaint.prior import BUILTIN, PRIOR_FILE
 
 from .outputs import check_output
 

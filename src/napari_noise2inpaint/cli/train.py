@@ -17,12 +17,11 @@ from napari_noise2inpaint.distributed import is_main_process
 from napari_noise2inpaint.errors import InputError
 from napari_noise2inpaint.events import TrainProgress, run_to_end
 from napari_noise2inpaint.io import read_image
-from napari_noise2inpaint.loading import load_model
+from napari_noise2inpaint.loading import BUILTIN, load_model
+from napari_noise2inpaint.loading import BUILTIN_PRIOR_FILE as PRIOR_FILE
 from napari_noise2inpaint.model import TrainedModel
 from napari_noise2inpaint.prior import (
     ARCHITECTURE_FIELDS,
-    BUILTIN,
-    PRIOR_FILE,
     check_init,
     config_for_init,
     start_name,
