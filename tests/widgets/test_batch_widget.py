@@ -126,7 +126,7 @@ def test_bad_requests_are_one_notification(viewer, widget, notices, tmp_path):
         "Choose one or more image layers first.",
         "Choose an input folder first.",
         f"{tmp_path} matches no image file (.tif, .tiff, .png, .jpg, .jpeg).",
-        "Choose a model file first.",
+        "Choose a model file, or train a model in the Noise2Inpaint widget.",
     ]
     assert not widget.job.running and list(tmp_path.iterdir()) == []
 
@@ -147,4 +147,19 @@ def test_stop_keeps_the_layers_done_and_skips_the_rest(qtbot, viewer, widget, no
     qtbot.waitUntil(lambda: "a (N2I, 2 steps)" in viewer.layers, timeout=TIMEOUT_MS)
     idle(qtbot, widget)
     assert not any(layer.name.startswith("b (") for layer in viewer.layers)
+    assert notices == []
+
+
+def test_without_a_model_file_the_trained_widget_model_is_used(
+    qtbot, viewer, train_widget, model_path, notices
+):
+    from napari_noise2inpaint import load_model
+
+    train_widget.model = load_model(model_path)  # as after a training in that widget
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, WIDGET)
+    viewer.add_image(noisy((32, 32), 1), name="a")
+    widget.layers.value = ["a"]
+    widget.apply_layers.clicked.emit()
+    qtbot.waitUntil(lambda: "a (N2I, 2 steps)" in viewer.layers, timeout=TIMEOUT_MS)
+    idle(qtbot, widget)
     assert notices == []

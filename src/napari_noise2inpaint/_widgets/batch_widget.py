@@ -1,5 +1,8 @@
 """The "Batch and trust" widget: a model applied to several layers or a folder, with checks.
 
+The model is a chosen model file or, without one, the model of the docked Noise2Inpaint
+training widget.
+
 - **Apply to layers**: the chosen Image layers, one after the other, each into a new layer
   "<name> (N2I, ...)", with "<name> (N2I uncertainty)" and "<name> (N2I residual)" on request
   (placed like the input), and the residual check's verdict;
@@ -28,7 +31,7 @@ from napari.layers import Image
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import QSizePolicy
 
-from napari_noise2inpaint import InputError, available_devices, load_model
+from napari_noise2inpaint import InputError, TrainedModel, available_devices, load_model
 from napari_noise2inpaint.batch import collect_inputs
 from napari_noise2inpaint.uncertainty import DEFAULT_MASKS
 
@@ -69,6 +72,7 @@ class BatchWidget(Container):
         self.viewer = napari_viewer
         self.job = Job()
         self.model_file = FileEdit(label="model file", mode="r", filter="*.safetensors *.zip")
+        self.model_file.tooltip = "Empty: the model trained in the Noise2Inpaint widget."
         self.layers = Select(label="layers", choices=self._image_names)
         self.uncertainty = CheckBox(text="uncertainty layer", value=False)
         self.masks = SpinBox(label="masks", min=2, max=64, value=DEFAULT_MASKS)
@@ -183,10 +187,14 @@ class BatchWidget(Container):
             raise InputError("Wait until the current run has finished, or press Stop.")
 
     def _model(self):
+        """Load the chosen model file, or else take the docked training widget's model."""
         path = _chosen_path(self.model_file)
-        if path is None or path.is_dir():
-            raise InputError("Choose a model file first.")
-        return load_model(path)
+        if path is not None and not path.is_dir():
+            return load_model(path)
+        for widget in self.viewer.window.dock_widgets.values():
+            if isinstance(getattr(widget, "model", None), TrainedModel):
+                return widget.model
+        raise InputError("Choose a model file, or train a model in the Noise2Inpaint widget.")
 
     def _start(self, func, *args, doing, on_yield, on_return, device="cpu", **kwargs) -> None:
         self.job = Job()
