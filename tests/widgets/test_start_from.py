@@ -6,6 +6,7 @@ from widget_helpers import noisy, result_layer, result_names, wait_idle
 
 from napari_noise2inpaint import Noise2InpaintConfig, save_model, train
 from napari_noise2inpaint._widgets import runs, start_fields
+from napari_noise2inpaint.prior import ADAPT_LEARNING_RATE
 
 
 @pytest.fixture
@@ -34,6 +35,24 @@ def test_a_starting_model_decides_k_and_features(prior, viewer, train_widget):
     fields.start_from.value = "scratch"
     assert (fields.unrolls.value, fields.features.value) == (1, 4)  # the user's values
     assert fields.unrolls.enabled and fields.features.enabled
+
+
+def test_a_starting_model_sets_its_noise_model_and_a_gentler_learning_rate(
+    prior, viewer, train_widget
+):
+    fields = train_widget.fields
+    viewer.add_image(noisy((32, 32)), name="img")
+    fields.start_from.value = "scratch"
+    fields.noise.model.value = "poisson_gaussian"
+    fields.learning_rate.value = 0.002
+    fields.start_from.value = "builtin"
+    assert fields.noise.model.value == "gaussian" and not fields.noise.model.enabled
+    assert fields.learning_rate.value == ADAPT_LEARNING_RATE
+    fields.learning_rate.value = 0.0005  # the user's choice wins over the adaptation default
+    assert fields.config(fields.start_model()).learning_rate == 0.0005
+    fields.start_from.value = "scratch"
+    assert fields.noise.model.value == "poisson_gaussian" and fields.noise.model.enabled
+    assert fields.learning_rate.value == 0.002
 
 
 def test_denoise_now_uses_the_prior_in_the_background(prior, qtbot, viewer, train_widget):

@@ -9,7 +9,7 @@ from napari.layers import Image
 from napari_noise2inpaint import InputError, Noise2InpaintConfig, available_devices
 from napari_noise2inpaint.config import start_config
 from napari_noise2inpaint.names import METHOD_NAMES, picker_choices
-from napari_noise2inpaint.prior import config_for_init
+from napari_noise2inpaint.prior import ADAPT_LEARNING_RATE, config_for_init
 
 from .noise_fields import NoiseFields
 from .start_fields import StartFields
@@ -113,7 +113,7 @@ class TrainFields:
         )
         apply_tooltips(self, TOOLTIPS)
         apply_tooltips(self.noise, NOISE_TOOLTIPS)
-        self._scratch_values = {name: getattr(self, name).value for name in ARCHITECTURE_FIELDS}
+        self._scratch_values = self._remembered_values()
         self.image.changed.connect(self.channel_axis.reset_choices)
         self.image.changed.connect(self._enable_mode)
         self.image.changed.connect(self._show_camera_hint)
@@ -135,24 +135,34 @@ class TrainFields:
         except (InputError, OSError):
             model = None  # reported when the user presses Train or Denoise now
         if model is not None and self.unrolls.enabled:  # leaving scratch: remember its values
-            self._scratch_values = {name: getattr(self, name).value for name in ARCHITECTURE_FIELDS}
+            self._scratch_values = self._remembered_values()
         if model is None:
-            for name, value in self._scratch_values.items():
-                getattr(self, name).value = value
+            for widget, value in self._scratch_values.items():
+                widget.value = value
         else:
             config = model.config
             self.unrolls.value, self.features.value = config.unrolls, config.features
             self.method.value = config.method
             self.mode.value = config.spatial_dims
+            self.noise.model.value = config.noise_model
+            self.learning_rate.value = ADAPT_LEARNING_RATE
         for name in ARCHITECTURE_FIELDS:
             getattr(self, name).enabled = model is None
+        self.noise.model.enabled = model is None
         self._enable_mode()
+        self._show_camera_hint()
+
+    def _remembered_values(self) -> dict:
+        """Return the scratch settings that a starting model replaces (restored for scratch)."""
+        widgets = [getattr(self, name) for name in ARCHITECTURE_FIELDS]
+        return {w: w.value for w in [*widgets, self.learning_rate, self.noise.model]}
 
     def _show_camera_hint(self, *_args) -> None:
         """Suggest the Poisson-Gaussian model for integer data while white Gaussian is chosen."""
         layer = self.image.value
         integer = layer is not None and np.issubdtype(layer.dtype, np.integer)
-        self.camera_hint.visible = integer and self.noise.model.value == "gaussian"
+        scratch = self.start_from.value == "scratch"
+        self.camera_hint.visible = integer and scratch and self.noise.model.value == "gaussian"
 
     def _enable_mode(self, *_args) -> None:
         """Offer 3D only for layers with a Z axis (3 or more axes, not RGB), when from scratch."""
@@ -209,4 +219,4 @@ class TrainFields:
             device=self.device.value,
             **self.noise.values(self.image.value),
         )
-        return config if init is None else config_for_init(config, init)
+        return config if init is None else config_for_init(config, init, learning_rate=None)
