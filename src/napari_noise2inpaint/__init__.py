@@ -11,22 +11,56 @@ Examples
 """
 
 from ._version import __version__
-from .batch import BatchItem, iter_batch
-from .checkpoint import read_metadata, save_model
-from .chunked import denoise_lazy, iter_denoise_chunks, plan_chunks
-from .config import Noise2InpaintConfig
-from .crops import training_crops
-from .devices import available_devices
-from .errors import InputError, ModelFileError
-from .events import DenoiseProgress, PreviewUpdate, Snapshot, TrainProgress
-from .inference import denoise, iter_denoise
-from .loading import load_model
-from .model import TrainedModel
-from .noise_report import NoiseReport, noise_report
-from .preview import PreviewSource
-from .residual import ResidualCheck, check_residual
-from .training import iter_train, train
-from .uncertainty import denoise_with_uncertainty, iter_denoise_with_uncertainty
+
+# Names are imported on first use (PEP 562), so that `import napari_noise2inpaint` (and the
+# command line's start, which Ctrl-C may interrupt) does not load torch before it is needed.
+_EXPORTS = {
+    "BatchItem": "batch",
+    "iter_batch": "batch",
+    "read_metadata": "checkpoint",
+    "save_model": "checkpoint",
+    "denoise_lazy": "chunked",
+    "iter_denoise_chunks": "chunked",
+    "plan_chunks": "chunked",
+    "Noise2InpaintConfig": "config",
+    "training_crops": "crops",
+    "available_devices": "devices",
+    "InputError": "errors",
+    "ModelFileError": "errors",
+    "DenoiseProgress": "events",
+    "PreviewUpdate": "events",
+    "Snapshot": "events",
+    "TrainProgress": "events",
+    "denoise": "inference",
+    "iter_denoise": "inference",
+    "load_model": "loading",
+    "TrainedModel": "model",
+    "NoiseReport": "noise_report",
+    "noise_report": "noise_report",
+    "PreviewSource": "preview",
+    "ResidualCheck": "residual",
+    "check_residual": "residual",
+    "iter_train": "training",
+    "train": "training",
+    "denoise_with_uncertainty": "uncertainty",
+    "iter_denoise_with_uncertainty": "uncertainty",
+}
+
+
+def __getattr__(name: str):
+    """Import an exported name from its module the first time it is asked for."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
 
 __all__ = [
     "__version__",
