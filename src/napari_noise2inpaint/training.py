@@ -296,7 +296,8 @@ class _Run:
         last_val = self.val_loss
         if self.best_state is None:
             raise InputError(
-                "Training diverged (the loss is not a number); lower the learning rate."
+                "Training diverged (the loss is not a number): check the noise settings "
+                "(gain, offset, kernel) against the data, or lower the learning rate."
             )
         keep_last = self.config.keep_weights == "last" and math.isfinite(last_val)
         network = Denoiser(self.config, noise=self.noise)

@@ -72,6 +72,11 @@ def prepare_training_data(
     if config.method == "supervised" and targets is None:
         raise InputError("Supervised training needs clean targets (--target).")
     target_arrays = _as_list(targets, "target image") if targets is not None else None
+    if target_arrays is not None and len(target_arrays) != len(arrays):
+        raise InputError(
+            f"Give one clean target per noisy image: {len(arrays)} noisy, "
+            f"{len(target_arrays)} targets."
+        )
     if target_arrays is not None and [a.shape for a in target_arrays] != [a.shape for a in arrays]:
         raise InputError("Each target must have the same shape as its noisy image.")
     stacks, axis = _planes_of(arrays, config.channel_axis, notes)

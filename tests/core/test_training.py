@@ -99,6 +99,12 @@ def test_baselines_train_in_the_same_engine(method, tiny_config):
     assert np.isfinite(denoise(model, noisy)).all()
 
 
+def test_a_target_count_that_differs_from_the_images_is_named(tiny_config):
+    noisy = synthetic_scene(48)[1]
+    with pytest.raises(InputError, match="2 noisy, 1 targets"):
+        train([noisy, noisy], tiny_config.replace(method="supervised"), targets=[noisy])
+
+
 def test_supervised_training_without_targets_is_refused(tiny_config):
     with pytest.raises(InputError, match="clean targets"):
         train(synthetic_scene(48)[1], tiny_config.replace(method="supervised"))
