@@ -82,7 +82,8 @@ def provenance(recipe: PriorRecipe, state: dict, threads: int) -> dict:
         "evaluation_data_excluded": "bsd68, set12, microscopy_pairs/fmd, sample seeds < 10000",
         "noise": f"white Gaussian sigma U{SIGMA_RANGE} (8-bit scale) or Poisson-Gaussian "
         f"peak photons logU{PHOTON_RANGE}, read noise U{READ_NOISE_RANGE} photons; "
-        "random gamma 0.6-1.6; per-region mean/std normalisation",
+        "random gamma 0.6-1.6; per-region mean/std normalisation; every other step hides 1/20 "
+        "of the pixels from the input and the data consistency (N2I's training input)",
         "architecture": f"N2I K={PRIOR_CONFIG.unrolls}, {PRIOR_CONFIG.features} features, "
         f"depth {PRIOR_CONFIG.depth}, shared U-Net",
         "steps": state["step"],
