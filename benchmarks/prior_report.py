@@ -27,15 +27,33 @@ COLUMNS = [
 ]
 
 
-def load(paths: list[Path]) -> tuple[dict, list[dict]]:
-    """Cases (name -> {method: row}) and the environments of the runs."""
-    cases, environments = {}, []
+def load(paths: list[Path]) -> tuple[dict, list[dict], list[dict]]:
+    """Cases (name -> {method: row}), the set12 sweep rows and the environments of the runs."""
+    cases, sweep, environments = {}, [], []
     for path in paths:
         payload = json.loads(Path(path).read_text())
         environments.append(payload["environment"])
+        sweep += payload.get("sweep", [])
         for name, rows in payload["cases"].items():
             cases.setdefault(name, {}).update({row["method"]: row for row in rows})
-    return cases, environments
+    return cases, sweep, environments
+
+
+def sweep_table(sweep: list[dict]) -> list[str]:
+    """The prior against BM3D over several set12 images, when a run measured it."""
+    if not sweep:
+        return []
+    rows = [
+        [r["sigma"], r["prior"], r["bm3d_estimated"], r["prior"] - r["bm3d_estimated"]]
+        for r in sweep
+    ]
+    header = ["sigma", "prior", "BM3D estimated", "difference"]
+    return [
+        "## Prior alone vs BM3D (estimated sigma), mean over set12 01-07",
+        "",
+        common.md_table(header, rows),
+        "",
+    ]
 
 
 def summary_table(cases: dict) -> str:
@@ -107,7 +125,7 @@ def main() -> None:
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
-    cases, environments = load(args.runs)
+    cases, sweep, environments = load(args.runs)
     bar_chart(cases, args.out / "prior.png")
     env = "\n".join(f"- {common.env_markdown(e)}" for e in environments)
     text = "\n".join(
@@ -125,6 +143,7 @@ def main() -> None:
             "",
             *goals(cases),
             "",
+            *sweep_table(sweep),
             "## Seconds",
             "",
             times(cases),
