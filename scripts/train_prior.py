@@ -19,6 +19,7 @@ import torch
 
 from napari_noise2inpaint import save_model
 from napari_noise2inpaint.model import uses_bfloat16
+from napari_noise2inpaint.prior_state import load_training_state, save_training_state
 from napari_noise2inpaint.prior_training import (
     PHOTON_RANGE,
     PRIOR_CONFIG,
@@ -27,9 +28,7 @@ from napari_noise2inpaint.prior_training import (
     PriorRecipe,
     iter_train_prior,
     load_clean_images,
-    load_training_state,
     prior_model,
-    save_training_state,
 )
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "napari_noise2inpaint" / "priors"

@@ -10,13 +10,12 @@ from napari_noise2inpaint import Noise2InpaintConfig, denoise, train
 from napari_noise2inpaint.errors import InputError
 from napari_noise2inpaint.events import run_to_end
 from napari_noise2inpaint.prior import ADAPT_LEARNING_RATE, config_for_init
+from napari_noise2inpaint.prior_state import load_training_state, save_training_state
 from napari_noise2inpaint.prior_training import (
     PriorRecipe,
     iter_train_prior,
-    load_training_state,
     make_batch,
     prior_model,
-    save_training_state,
 )
 
 TINY = Noise2InpaintConfig(
