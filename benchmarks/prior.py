@@ -20,7 +20,7 @@ import numpy as np
 from napari_noise2inpaint import denoise, iter_train, load_model, train
 from napari_noise2inpaint._sample_data import noisy_fluorescence
 from napari_noise2inpaint.config import start_config
-from napari_noise2inpaint.events import Snapshot
+from napari_noise2inpaint.events import Snapshot, run_to_end
 from napari_noise2inpaint.noise_estimation import estimate_poisson_gaussian
 from napari_noise2inpaint.prior import config_for_init
 
@@ -180,24 +180,23 @@ def long_runs(case: dict, args, label: str, method: str, init=None) -> list[dict
     reserve = case.get("denoise_s", 1.0) * 1.2
     config = run_config(case, args, method, init).replace(time_limit=300.0 - reserve)
     rows, start = [], time.perf_counter()
+
+    def score_snapshot(event) -> None:
+        if not isinstance(event, Snapshot):
+            return
+        out = denoise(event.model, case["noisy"])
+        rows.append(
+            {
+                "method": f"{label} 120 s (snapshot of the 300-s run)",
+                "budget_s": 120.0,
+                "seconds": event.elapsed_s + reserve,
+                "steps": event.step,
+                "psnr": common.psnr(out, case["clean"], case["range"]),
+            }
+        )
+
     generator = iter_train(case["noisy"], config, init=init, snapshot_at_s=[120.0 - reserve])
-    while True:
-        try:
-            event = next(generator)
-        except StopIteration as done:
-            model = done.value
-            break
-        if isinstance(event, Snapshot):
-            out = denoise(event.model, case["noisy"])
-            rows.append(
-                {
-                    "method": f"{label} 120 s (snapshot of the 300-s run)",
-                    "budget_s": 120.0,
-                    "seconds": event.elapsed_s + reserve,
-                    "steps": event.step,
-                    "psnr": common.psnr(out, case["clean"], case["range"]),
-                }
-            )
+    model = run_to_end(generator, score_snapshot)
     out = denoise(model, case["noisy"])
     rows.append(
         {

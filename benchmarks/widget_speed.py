@@ -71,20 +71,18 @@ def measure_headless(args) -> dict:
     import torch
 
     from napari_noise2inpaint import TrainProgress, denoise, iter_train
+    from napari_noise2inpaint.events import run_to_end
 
     torch.set_num_threads(args.threads)
     data, config = make_data(args), make_config(args)
     times = []
     start = time.perf_counter()
-    events = iter_train(data, config)
-    while True:
-        try:
-            event = next(events)
-        except StopIteration as end:
-            model = end.value
-            break
+
+    def mark_step(event) -> None:
         if isinstance(event, TrainProgress):
             times.append((time.perf_counter(), time.process_time()))
+
+    model = run_to_end(iter_train(data, config), mark_step)
     denoise(model, data, device="cpu")
     return summary(start, times, time.perf_counter(), torch.get_num_threads())
 

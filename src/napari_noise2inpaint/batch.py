@@ -23,7 +23,7 @@ import tifffile
 
 from ._reader import _pixel_sizes
 from .errors import InputError
-from .events import DenoiseProgress
+from .events import DenoiseProgress, run_to_end
 from .inference import iter_denoise
 from .io import PILLOW_SUFFIXES, TIFF_SUFFIXES, read_image, write_tiff
 from .uncertainty import iter_denoise_with_uncertainty
@@ -202,7 +202,12 @@ def _process(model, item: BatchItem, uncertainty: bool, masks: int, progress, kw
         generator = iter_denoise_with_uncertainty(model, image, masks=masks, **kwargs)
     else:
         generator = iter_denoise(model, image, **kwargs)
-    result = _drain(generator, item, progress)
+
+    def report(event) -> None:
+        if progress is not None and isinstance(event, DenoiseProgress):
+            progress(item.index, item.total, event)
+
+    result = run_to_end(generator, report)
     del image
     item.result, item.uncertainty = result if uncertainty else (result, None)
     if item.output is not None:
@@ -210,16 +215,6 @@ def _process(model, item: BatchItem, uncertainty: bool, masks: int, progress, kw
         write_tiff(item.output, item.result, scale=scale, source=item.path)
         if uncertainty:
             write_tiff(item.uncertainty_output, item.uncertainty, scale=scale, source=item.path)
-
-
-def _drain(generator, item: BatchItem, progress):
-    while True:
-        try:
-            event = next(generator)
-        except StopIteration as done:
-            return done.value
-        if progress is not None and isinstance(event, DenoiseProgress):
-            progress(item.index, item.total, event)
 
 
 def pixel_scale(path: Path, ndim: int) -> tuple[float, ...] | None:

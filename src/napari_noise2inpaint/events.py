@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
@@ -79,10 +79,28 @@ class DenoiseProgress:
 Result = TypeVar("Result")
 
 
-def run_to_end(generator: Generator[object, None, Result]) -> Result:
-    """Drain a generator of progress events and return the value it returns."""
+def run_to_end(
+    generator: Generator[object, None, Result],
+    on_event: Callable[[object], None] | None = None,
+) -> Result:
+    """Drain a generator of progress events and return the value it returns.
+
+    Parameters
+    ----------
+    generator : generator
+        A generator of progress events that returns a result (training, denoising).
+    on_event : callable, optional
+        Called with every event, e.g. to move a progress bar.
+
+    Returns
+    -------
+    object
+        What the generator returned.
+    """
     while True:
         try:
-            next(generator)
+            event = next(generator)
         except StopIteration as done:
             return done.value
+        if on_event is not None:
+            on_event(event)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from napari_noise2inpaint.batch import collect_inputs, iter_batch
 from napari_noise2inpaint.errors import InputError
+from napari_noise2inpaint.events import run_to_end
 from napari_noise2inpaint.inference import iter_denoise
 from napari_noise2inpaint.io import TIFF_SUFFIXES, read_image, write_tiff
 from napari_noise2inpaint.loading import load_model
@@ -22,7 +23,7 @@ from napari_noise2inpaint.ome_zarr import is_zarr_path
 from napari_noise2inpaint.uncertainty import DEFAULT_MASKS, iter_denoise_with_uncertainty
 
 from .outputs import check_output
-from .terminal import PROG, Progress, drain
+from .terminal import PROG, Progress
 from .values import integer
 
 ZARR_MARKERS = (".zgroup", ".zarray", "zarr.json")
@@ -119,7 +120,7 @@ def _one_file(args, model, options) -> int:
     else:
         generator = iter_denoise_with_uncertainty(model, image, masks=args.masks, **options)
     with contextlib.closing(Progress("denoise", "tile")) as bar:
-        result = drain(generator, lambda event: bar.update(event.done, event.total))
+        result = run_to_end(generator, lambda event: bar.update(event.done, event.total))
     result, spread = result if spread_out is not None else (result, None)
     write_tiff(out, result, source=source)
     print(f"Denoised image ({result.shape}, float32) written to {out}")

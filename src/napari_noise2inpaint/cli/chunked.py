@@ -16,13 +16,14 @@ from napari_noise2inpaint.chunked import (
     store_on_cluster,
 )
 from napari_noise2inpaint.errors import InputError
+from napari_noise2inpaint.events import run_to_end
 from napari_noise2inpaint.io import read_image
 from napari_noise2inpaint.model import TrainedModel
 from napari_noise2inpaint.ome_zarr import create_ome_zarr, default_axes, is_zarr_path, open_lazy
 
 from .batch import expand_folders
 from .outputs import check_output
-from .terminal import PROG, Progress, drain
+from .terminal import PROG, Progress
 from .values import non_negative_integer, scheduler_address, sizes
 
 
@@ -99,7 +100,7 @@ def _denoise_source(args, model: TrainedModel, source, out: Path) -> int:
         else:
             with contextlib.closing(Progress("denoise", "chunk")) as bar:
                 chunks = iter_denoise_chunks(model, source.data, target, plan=plan, **options)
-                drain(chunks, lambda event: bar.update(event.done, event.total))
+                run_to_end(chunks, lambda event: bar.update(event.done, event.total))
         os.replace(partial, out)
     finally:
         shutil.rmtree(partial, ignore_errors=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from napari_noise2inpaint.config import DEVICES, INFERENCE_OUTPUTS, PRECISIONS
 from napari_noise2inpaint.data import resolve_channel_axis
+from napari_noise2inpaint.events import run_to_end
 from napari_noise2inpaint.inference import iter_denoise
 from napari_noise2inpaint.io import read_image, write_tiff
 from napari_noise2inpaint.loading import load_model
@@ -15,7 +16,7 @@ from napari_noise2inpaint.loading import load_model
 from .batch import add_batch_options, run_denoise_batch, wants_batch
 from .chunked import add_chunk_options, run_denoise_chunked, wants_chunked
 from .outputs import check_output
-from .terminal import Progress, drain, print_notes
+from .terminal import Progress, print_notes
 from .values import integer, noise_sigma
 
 
@@ -74,7 +75,7 @@ def run_denoise(args: argparse.Namespace) -> int:
         noise_sigma=args.noise_sigma,
     )
     with contextlib.closing(Progress("denoise", "tile")) as bar:
-        result = drain(generator, lambda event: bar.update(event.done, event.total))
+        result = run_to_end(generator, lambda event: bar.update(event.done, event.total))
     write_tiff(out, result, source=source)
     print(f"Denoised image ({result.shape}, float32) written to {out}")
     return 0

@@ -8,13 +8,14 @@ import dataclasses
 import json
 
 from napari_noise2inpaint.data import check_array
+from napari_noise2inpaint.events import run_to_end
 from napari_noise2inpaint.inference import iter_denoise
 from napari_noise2inpaint.io import read_image
 from napari_noise2inpaint.loading import load_model
 from napari_noise2inpaint.noise_report import noise_report
 from napari_noise2inpaint.residual import check_residual_of_image
 
-from .terminal import Progress, drain
+from .terminal import Progress
 from .values import integer
 
 
@@ -55,7 +56,7 @@ def _residual_check(args: argparse.Namespace, image):
     model = load_model(args.model)
     axis = args.channel_axis if args.channel_axis is not None else model.config.channel_axis
     with contextlib.closing(Progress("denoise", "tile")) as bar:
-        result = drain(
+        result = run_to_end(
             iter_denoise(model, image, channel_axis=axis),
             lambda event: bar.update(event.done, event.total),
         )

@@ -1,4 +1,4 @@
-"""Terminal helpers of the command line: a lazy progress bar, event draining, stop signals."""
+"""Terminal helpers of the command line: a lazy progress bar and stop signals."""
 
 from __future__ import annotations
 
@@ -6,13 +6,11 @@ import contextlib
 import signal
 import sys
 import threading
-from collections.abc import Callable, Generator, Iterator
-from typing import TypeVar
+from collections.abc import Iterator
 
 from tqdm import tqdm
 
 PROG = "noise2inpaint"
-Result = TypeVar("Result")
 
 
 class Progress:
@@ -41,29 +39,6 @@ class Progress:
         """Close the bar if it was opened."""
         if self.bar is not None:
             self.bar.close()
-
-
-def drain(generator: Generator[object, None, Result], on_event: Callable[[object], None]) -> Result:
-    """Pass every event of a progress generator to ``on_event``; return the generator's value.
-
-    Parameters
-    ----------
-    generator : generator
-        A generator of progress events that returns a result (training, denoising).
-    on_event : callable
-        Called with every event, e.g. to move a progress bar.
-
-    Returns
-    -------
-    object
-        What the generator returned.
-    """
-    while True:
-        try:
-            event = next(generator)
-        except StopIteration as done:
-            return done.value
-        on_event(event)
 
 
 @contextlib.contextmanager

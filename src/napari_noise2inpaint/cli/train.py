@@ -30,7 +30,7 @@ from napari_noise2inpaint.training import iter_train
 
 from .chunked import read_training_images
 from .outputs import check_output
-from .terminal import PROG, Progress, drain, print_notes, stop_on_signals
+from .terminal import PROG, Progress, print_notes, stop_on_signals
 from .train_options import add_config_options, given_values
 from .values import integer
 
@@ -156,7 +156,7 @@ def run_train(args: argparse.Namespace) -> int:
         return 0
     bar = Progress(f"train ({start_name(init)})", "step")  # scratch, prior or model
     with stop_on_signals(stop), contextlib.closing(bar):
-        model = drain(generator, lambda event: _show(event, bar))
+        model = run_to_end(generator, lambda event: _show(event, bar))
     print_notes(n for n in model.history.get("notes", []) if n not in shown)
     return _save(model, out)
 
