@@ -77,10 +77,9 @@ def iter_train(
         The weights with the best validation loss, or the last ones with
         ``config.keep_weights="last"``; ``history`` records both losses.
     """
-    config_was_default = config is None
-    config = config or start_config()
+    if config is None:
+        config = start_config() if init is None else config_for_init(start_config(), init)
     if init is not None:
-        config = config_for_init(config, init) if config_was_default else config
         check_init(config, init)
     data = prepare_training_data(images, config, targets, validation)
     run = _Run(data, distributed.setup(resolve_device(config.device)), init)
