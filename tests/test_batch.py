@@ -113,7 +113,7 @@ def test_sources_that_match_nothing_raise_input_error(tmp_path, source):
 def test_bad_output_folders_raise_before_any_work(model, folder, tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         next(iter_batch(model, folder, out=tmp_path / "nope"))
-    with pytest.raises(InputError, match="overwrite input"):
+    with pytest.raises(InputError, match="would replace a file this run reads"):
         next(iter_batch(model, folder, out=folder))
     (folder / "img1.png").write_bytes(b"")
     with pytest.raises(InputError, match="same output name"):

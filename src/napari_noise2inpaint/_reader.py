@@ -10,26 +10,9 @@ import numpy as np
 import tifffile
 
 from .errors import InputError
-from .io import READ_ERRORS, read_error, read_series
+from .io import READ_ERRORS, TIFF_SUFFIXES, read_error, read_series
 from .ome_zarr import open_lazy
-
-TIFF_SUFFIXES = (".tif", ".tiff")
-
-# ImageJ unit spellings that napari (pint) understands under another name.
-_UNITS = {
-    "micron": "micrometer",
-    "um": "micrometer",
-    "µm": "micrometer",
-    "\\u00B5m": "micrometer",
-    "nm": "nanometer",
-    "mm": "millimeter",
-    "cm": "centimeter",
-    "m": "meter",
-    "s": "second",
-    "sec": "second",
-    "ms": "millisecond",
-    "min": "minute",
-}
+from .pixel_sizes import read_axes_info
 
 
 def get_reader(path: str | list[str]):
@@ -94,7 +77,8 @@ def _layer(path: str) -> tuple:
         series = tif.series[0]
         data = read_series(series, path)
         axes = series.axes
-        sizes, units = _pixel_sizes(tif, axes)
+        rgb = axes.endswith("S") and series.shape[-1] in (3, 4)
+        info = read_axes_info(tif, axes, axes[:-1] if rgb else axes)
         metadata = {
             "imagej": tif.imagej_metadata,
             "ome": tif.ome_metadata,
@@ -102,56 +86,46 @@ def _layer(path: str) -> tuple:
             "axes": axes,
             "path": str(path),
         }
-        shaped = (tif.shaped_metadata or [{}])[0]
     if data is None:  # larger than memory: read lazily, the planes napari shows
         data = open_lazy(path).data
-    rgb = axes.endswith("S") and data.shape[-1] in (3, 4)
     spatial = axes[:-1] if rgb else axes
+    units = _known_units(info, spatial)
+    if info.notes:
+        metadata["notes"] = info.notes
+        _show_notes(path, info.notes)
     kwargs = {
         "name": os.path.splitext(os.path.basename(path))[0],
-        "scale": tuple(shaped.get("scale") or (sizes.get(axis, 1.0) for axis in spatial)),
-        "axis_labels": tuple(shaped.get("axis_labels") or (axis.lower() for axis in spatial)),
+        "scale": info.scale,
+        "axis_labels": info.labels,
         "metadata": {k: v for k, v in metadata.items() if v is not None},
         "rgb": rgb,
     }
-    if any(axis in units for axis in spatial):
-        kwargs["units"] = tuple(units.get(axis, "pixel") for axis in spatial)
+    if units:
+        kwargs["units"] = units
     return (data if isinstance(data, da.Array) else np.asarray(data), kwargs, "image")
 
 
-def _pixel_sizes(tif: tifffile.TiffFile, axes: str) -> tuple[dict, dict]:
-    """Pixel size and unit per axis letter from OME metadata, or ImageJ and resolution tags."""
-    if tif.ome_metadata:
-        return _ome_sizes(tif.ome_metadata)
-    sizes: dict[str, float] = {}
-    units: dict[str, str] = {}
-    page = tif.pages.first
-    for axis, tag in (("X", "XResolution"), ("Y", "YResolution")):
-        value = page.tags.get(tag)
-        if value is not None and value.value[0] > 0 and value.value[1] > 0:
-            sizes[axis] = value.value[1] / value.value[0]
-    imagej = tif.imagej_metadata or {}
-    if imagej.get("spacing"):
-        sizes["Z"] = float(imagej["spacing"])
-    if imagej.get("finterval"):
-        sizes["T"] = float(imagej["finterval"])
-        units["T"] = "second"
-    unit = _UNITS.get(str(imagej.get("unit", "")), imagej.get("unit"))
-    if unit and unit != "pixel":
-        units.update(dict.fromkeys("ZYX", unit))
-    return sizes, {k: v for k, v in units.items() if k in axes}
+def _known_units(info, spatial: str) -> tuple | None:
+    """Return the units for napari ("pixel" where unknown) or None; an unknown unit is a note."""
+    if not any(axis in info.units for axis in spatial):
+        return None
+    import pint  # napari's units library
+
+    registry = pint.get_application_registry()
+    units = []
+    for axis in spatial:
+        unit = info.units.get(axis, "pixel")
+        try:
+            registry.Unit(unit)
+        except (pint.errors.PintError, ValueError, TypeError, AttributeError):
+            info.notes.append(f"Ignored the file's unknown unit {unit!r} along {axis}.")
+            unit = "pixel"
+        units.append(unit)
+    return tuple(units)
 
 
-def _ome_sizes(xml: str) -> tuple[dict, dict]:
-    """PhysicalSizeX/Y/Z and their units from the first OME Pixels element."""
-    pixels = next((el for el in ET.fromstring(xml).iter() if el.tag.endswith("Pixels")), None)
-    sizes, units = {}, {}
-    if pixels is None:
-        return sizes, units
-    for axis in "XYZ":
-        size = pixels.get(f"PhysicalSize{axis}")
-        if size is not None:
-            sizes[axis] = float(size)
-            unit = pixels.get(f"PhysicalSize{axis}Unit", "µm")
-            units[axis] = _UNITS.get(unit, unit)
-    return sizes, units
+def _show_notes(path: str, notes: list) -> None:
+    if notes:
+        from napari.utils.notifications import show_info
+
+        show_info(f"{os.path.basename(path)}: " + " ".join(notes))

@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import tifffile
 
-from ._reader import _pixel_sizes
 from .errors import InputError
 from .events import DenoiseProgress, run_to_end
+from .files import is_pattern, remove_stale_temp_files, resolved
 from .inference import iter_denoise
-from .io import PILLOW_SUFFIXES, TIFF_SUFFIXES, read_image, write_tiff
-from .uncertainty import iter_denoise_with_uncertainty
+from .io import PILLOW_SUFFIXES, TIFF_SUFFIXES, guess_axes, read_image, write_tiff
+from .pixel_sizes import tiff_pixel_metadata
+from .uncertainty import check_masks, iter_denoise_with_uncertainty
 
 if TYPE_CHECKING:
     from .model import TrainedModel
@@ -69,6 +69,8 @@ class BatchItem:
 def collect_inputs(sources: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
     """Expand files, folders (their images, not recursive) and glob patterns into files.
 
+    An existing path is a path, never a pattern: ``cell[1].tif`` is that file.
+
     Parameters
     ----------
     sources : path-like or iterable of path-like
@@ -98,10 +100,10 @@ def collect_inputs(sources: str | os.PathLike | Iterable[str | os.PathLike]) -> 
 def _expand(source: Path) -> list[Path]:
     if source.is_dir():
         return sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if glob.has_magic(str(source)):
+    if is_pattern(source):
         matches = sorted(Path(p) for p in glob.glob(str(source)))
         return [p for p in matches if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
-    return [source] if source.exists() else []
+    return [source] if os.path.lexists(source) else []
 
 
 def output_path(path: Path, out: Path, suffix: str = "") -> Path:
@@ -115,11 +117,13 @@ def iter_batch(
     *,
     out: str | os.PathLike | None = None,
     skip_existing: bool = False,
+    overwrite: bool = False,
     uncertainty: bool = False,
     uncertainty_out: str | os.PathLike | None = None,
     masks: int = 8,
     keep_results: bool = True,
     progress=None,
+    reads: Iterable[str | os.PathLike] = (),
     **kwargs,
 ) -> Generator[BatchItem, None, None]:
     """Denoise files one after the other, yielding a :class:`BatchItem` per file.
@@ -132,19 +136,25 @@ def iter_batch(
         Files, folders and glob patterns (see :func:`collect_inputs`).
     out : path-like, optional
         Existing folder for float32 TIFFs named after the inputs (``<stem>.tif``, and
-        ``<stem>_uncertainty.tif``), with the input TIFF's pixel sizes.
+        ``<stem>_uncertainty.tif``), with the input TIFF's pixel sizes and unit. Temporary
+        files that killed runs left there are removed first.
     skip_existing : bool
         With ``out``: skip inputs whose result already exists (resume a batch).
+    overwrite : bool
+        With ``out``: replace existing results; otherwise an existing result (without
+        ``skip_existing``) stops the batch before it starts.
     uncertainty : bool
         Also compute the uncertainty (``masks`` more forward passes per image).
     uncertainty_out : path-like, optional
         Existing folder for the uncertainty files; defaults to ``out``.
     masks : int
-        Number of masks for the uncertainty.
+        Number of masks for the uncertainty (2 to ``MAX_MASKS``).
     keep_results : bool
         Put the arrays into the items; False keeps only the written files (with ``out``).
     progress : callable, optional
         Called with ``(index, total, DenoiseProgress)`` during each image.
+    reads : iterable of path-like
+        Other files the run reads (a model file): never written, ``overwrite`` or not.
     **kwargs
         Passed to :func:`napari_noise2inpaint.iter_denoise` (channel_axis, device, ...).
 
@@ -152,11 +162,23 @@ def iter_batch(
     ------
     BatchItem
         One per input file, in order.
+
+    Raises
+    ------
+    InputError
+        Before the first file: no input, a missing output folder, masks out of range, or a
+        result that would replace an input, a file in ``reads`` or (without ``overwrite``
+        or ``skip_existing``) an existing file.
     """
+    if uncertainty:
+        check_masks(masks)
     files = collect_inputs(sources)
     if out is not None:
         uncertainty_out = Path(uncertainty_out or out) if uncertainty else None
-        _check_out(files, Path(out), uncertainty_out)
+        names = _output_names(files, Path(out), uncertainty_out)
+        _check_out(names, [*files, *reads], overwrite or skip_existing)
+        for folder in (Path(out), uncertainty_out or Path(out)):
+            remove_stale_temp_files(folder)
     for index, path in enumerate(files):
         item = BatchItem(path, index, len(files))
         if out is not None:
@@ -177,18 +199,39 @@ def iter_batch(
         yield item
 
 
-def _check_out(files: list[Path], out: Path, uncertainty_out: Path | None) -> None:
+def _output_names(files: list[Path], out: Path, uncertainty_out: Path | None) -> list[Path]:
     for folder in (out, uncertainty_out):
         if folder is not None and not folder.is_dir():
             raise InputError(f"Output folder {folder} does not exist.")
     names = [output_path(path, out) for path in files]
     if uncertainty_out is not None:
         names += [output_path(path, uncertainty_out, "_uncertainty") for path in files]
-    if len(set(names)) < len(names):
+    if len({resolved(name) for name in names}) < len(names):
         raise InputError("Two inputs would give the same output name; denoise them separately.")
-    inputs = {path.resolve() for path in files}
-    if any(name.resolve() in inputs for name in names):
-        raise InputError(f"Results would overwrite input files in {out}; choose another folder.")
+    return names
+
+
+def _check_out(names: list[Path], reads: list, existing_ok: bool) -> None:
+    """Refuse results that would replace a file read, or an existing file unless allowed."""
+    read_paths = {resolved(path) for path in reads}
+    read_ids = {_file_id(path) for path in reads} - {None}
+    for name in names:
+        if resolved(name) in read_paths or _file_id(name) in read_ids:
+            raise InputError(f"The result {name} would replace a file this run reads.")
+    existing = [name for name in names if os.path.lexists(name)]
+    if existing and not existing_ok:
+        raise InputError(
+            f"{len(existing)} result(s) exist already, such as {existing[0]}; add --overwrite "
+            "(overwrite=True) to replace them or --skip-existing to keep them."
+        )
+
+
+def _file_id(path) -> tuple[int, int] | None:
+    try:
+        status = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return status.st_dev, status.st_ino
 
 
 def _done(item: BatchItem) -> bool:
@@ -211,26 +254,36 @@ def _process(model, item: BatchItem, uncertainty: bool, masks: int, progress, kw
     del image
     item.result, item.uncertainty = result if uncertainty else (result, None)
     if item.output is not None:
-        scale = pixel_scale(item.path, item.result.ndim)
-        write_tiff(item.output, item.result, scale=scale, source=item.path)
+        write_result(item.output, item.result, item.path)
         if uncertainty:
-            write_tiff(item.uncertainty_output, item.uncertainty, scale=scale, source=item.path)
+            write_result(item.uncertainty_output, item.uncertainty, item.path)
+
+
+def write_result(path: Path, result: np.ndarray, source: Path) -> Path:
+    """Write ``result`` as a float32 TIFF with the pixel sizes and unit of ``source``.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file to write (atomically); never ``source``.
+    result : numpy.ndarray
+        A result of the same shape as the image in ``source``.
+    source : pathlib.Path
+        The input file; its pixel sizes are kept when it is a TIFF that has them.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    ndim = len(guess_axes(result.shape).replace("S", ""))
+    scale, unit = tiff_pixel_metadata(source, ndim)
+    return write_tiff(path, result, scale=scale, unit=unit, source=source)
 
 
 def pixel_scale(path: Path, ndim: int) -> tuple[float, ...] | None:
     """Pixel sizes of a TIFF's axes (from its metadata alone), or None when unknown."""
-    if Path(path).suffix.lower() not in TIFF_SUFFIXES:
-        return None
-    try:
-        with tifffile.TiffFile(path) as tif:
-            axes = tif.series[0].axes
-            sizes, _ = _pixel_sizes(tif, axes)
-            shaped = (tif.shaped_metadata or [{}])[0]
-    except (OSError, ValueError, KeyError, IndexError, TypeError):
-        return None
-    spatial = axes[:-1] if axes.endswith("S") else axes
-    scale = tuple(shaped.get("scale") or (sizes.get(axis, 1.0) for axis in spatial))
-    return scale if len(scale) == ndim else None
+    return tiff_pixel_metadata(path, ndim)[0]
 
 
 def _one_line(error: BaseException) -> str:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +12,7 @@ import tifffile
 from PIL import Image, UnidentifiedImageError
 
 from .errors import InputError
+from .files import missing_reason, new_temp_file, same_file
 from .memory import check_fits, check_tiff_header, fits_in_memory
 
 TIFF_SUFFIXES = (".tif", ".tiff")
@@ -21,6 +20,8 @@ PILLOW_SUFFIXES = (".png", ".jpg", ".jpeg")
 IMAGEJ_ORDER = "TZCYX"
 IMAGEJ_DTYPES = (np.uint8, np.uint16, np.float32)
 IMAGEJ_UNITS = {"micrometer": "micron", "nanometer": "nm", "millimeter": "mm"}
+#: Pixel sizes a TIFF resolution tag (a ratio of 32-bit integers) can hold.
+MIN_PIXEL_SIZE, MAX_PIXEL_SIZE = 1e-9, 1e9
 TOO_LARGE_HINT = "; denoise it chunk by chunk instead (--out NAME.zarr, or denoise_lazy)"
 #: What image libraries raise for damaged files.
 READ_ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError, RuntimeError, zlib.error)
@@ -55,8 +56,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     if path.is_dir():
         raise InputError(f"{path} is a folder, not an image file.")
     if not path.is_file():
-        state = "is not a regular file" if path.exists() else "does not exist"
-        raise InputError(f"Image file {path} {state}.")
+        raise InputError(f"Image file {path} {missing_reason(path)}.")
     try:
         return _read_tiff(path) if suffix in TIFF_SUFFIXES else _read_pillow(path)
     except InputError:
@@ -157,11 +157,11 @@ def write_tiff(
     """
     path = Path(path)
     data = np.ascontiguousarray(array, dtype=dtype)
-    if source is not None and _same_file(path, Path(source)):
+    if source is not None and same_file(path, source):
         raise InputError(f"Refusing to overwrite the input image {source}; choose another --out.")
     check_target(path)
     options = _tiff_options(data, axes, scale, unit, labels)
-    tmp = _new_temp_file(path)
+    tmp = new_temp_file(path)
     try:
         tifffile.imwrite(tmp, data, **options)
         os.replace(tmp, path)
@@ -185,22 +185,6 @@ def check_target(path: Path) -> None:
         raise InputError(f"Cannot write {path}: it is a folder; give a file name.")
     if not os.access(path.parent, os.W_OK | os.X_OK):
         raise InputError(f"Cannot write {path}: folder {path.parent} is not writable.")
-
-
-def _new_temp_file(path: Path) -> Path:
-    """Create an empty hidden file next to ``path``, with the umask's usual permissions."""
-    for _ in range(100):
-        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
-        with contextlib.suppress(FileExistsError):
-            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
-            return tmp
-    raise InputError(f"Cannot create a temporary file in {path.parent}.")
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    if a.exists() and b.exists():
-        return os.path.samefile(a, b)
-    return a.resolve() == b.resolve()
 
 
 def guess_axes(shape: Sequence[int]) -> str:
@@ -244,13 +228,19 @@ def _tiff_options(data: np.ndarray, axes, scale, unit, labels) -> dict:
     if labels is not None and not imagej:
         metadata["axis_labels"] = [str(label) for label in labels]
     if scale is not None:
-        _add_scale(options, axes.replace("S", ""), [float(s) for s in scale], imagej)
+        _add_scale(options, axes.replace("S", ""), list(scale), imagej)
     return options
 
 
 def _add_scale(options: dict, axes: str, scale: list, imagej: bool) -> None:
-    if len(scale) != len(axes) or min(scale) <= 0 or not {"Y", "X"} <= set(axes):
+    if len(scale) != len(axes) or not {"Y", "X"} <= set(axes):
         raise InputError(f"scale must have {len(axes)} positive values, got {scale}.")
+    if not all(storable_pixel_size(size) for size in scale):
+        raise InputError(
+            f"A TIFF stores pixel sizes from {MIN_PIXEL_SIZE:g} to {MAX_PIXEL_SIZE:g}, "
+            f"got scale {scale}."
+        )
+    scale = [float(size) for size in scale]
     options["resolution"] = (1 / scale[axes.index("X")], 1 / scale[axes.index("Y")])
     metadata = options["metadata"]
     if not imagej:
@@ -258,3 +248,26 @@ def _add_scale(options: dict, axes: str, scale: list, imagej: bool) -> None:
     for axis, key in (("Z", "spacing"), ("T", "finterval")):
         if imagej and axis in axes:
             metadata[key] = scale[axes.index(axis)]
+
+
+def storable_pixel_size(size) -> bool:
+    """Whether ``size`` is a number that TIFF metadata can hold as a pixel size.
+
+    Parameters
+    ----------
+    size : object
+        A value from a layer's scale or a file's metadata.
+
+    Returns
+    -------
+    bool
+        True for a real number from ``MIN_PIXEL_SIZE`` to ``MAX_PIXEL_SIZE`` (so finite,
+        positive and not a string).
+    """
+    if isinstance(size, (bool, str, bytes)):
+        return False
+    try:
+        size = float(size)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return MIN_PIXEL_SIZE <= size <= MAX_PIXEL_SIZE

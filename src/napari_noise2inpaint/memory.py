@@ -87,13 +87,25 @@ def check_tiff_header(series, path: str | os.PathLike) -> int:
     nbytes = declared_bytes(series.shape, series.dtype)
     keyframe = getattr(series, "keyframe", None)
     compression = getattr(keyframe, "compression", _UNCOMPRESSED)
+    stored = stored_bytes(series.shape, getattr(keyframe, "bitspersample", None), nbytes)
     size = os.path.getsize(path)
-    if compression == _UNCOMPRESSED and nbytes > size:
+    if compression == _UNCOMPRESSED and stored > size:
         raise InputError(
-            f"Cannot read {path}: its header declares {_describe(series)} ({_gb(nbytes)}) "
+            f"Cannot read {path}: its header declares {_describe(series)} ({_gb(stored)}) "
             f"but the file holds {size} bytes; it is damaged."
         )
     return nbytes
+
+
+def stored_bytes(shape, bits_per_sample, nbytes: int) -> int:
+    """Smallest size of uncompressed TIFF pixels: bits per sample, not bytes per pixel.
+
+    A 1-bit (bilevel) image stores 8 pixels in a byte; ``nbytes`` (the decoded size) is the
+    answer when the bits per sample are unknown or a whole number of bytes.
+    """
+    if not isinstance(bits_per_sample, int) or bits_per_sample <= 0 or bits_per_sample % 8 == 0:
+        return nbytes
+    return math.ceil(math.prod(int(size) for size in shape) * bits_per_sample / 8)
 
 
 def check_fits(series_list, path: str | os.PathLike, hint: str = "") -> None:

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from .model import TrainedModel
 
 DEFAULT_MASKS = 8
+#: Most masks one call may ask for (each is one more forward pass; 32 already ranks well).
+MAX_MASKS = 256
 
 
 class _RegulariserOutput(nn.Module):
@@ -61,7 +63,7 @@ def iter_denoise_with_uncertainty(
     image : array_like
         As for :func:`napari_noise2inpaint.denoise`.
     masks : int
-        Number M of random masks; the uncertainty costs M forward passes.
+        Number M of random masks, 2 to ``MAX_MASKS``; the uncertainty costs M forward passes.
     rng : torch.Generator, optional
         Draws the masks; defaults to one seeded with the model's seed.
     **kwargs
@@ -81,8 +83,7 @@ def iter_denoise_with_uncertainty(
     """
     if not model.network.unrolled:
         raise InputError("Uncertainty needs an N2I model; Noise2Void and supervised have no masks.")
-    if masks < 2:
-        raise InputError(f"Uncertainty needs at least 2 masks, got {masks}.")
+    check_masks(masks)
     if kwargs.pop("output", None) is not None:
         raise InputError("Uncertainty uses the model's own output; do not pass output=.")
     rng = rng or torch.Generator().manual_seed(model.config.seed)
@@ -101,6 +102,27 @@ def iter_denoise_with_uncertainty(
         mean += delta / index
         squares += delta * (draw - mean)
     return denoised, np.sqrt(squares / (masks - 1)).astype(np.float32)
+
+
+def check_masks(masks) -> None:
+    """Refuse a number of uncertainty masks outside 2 to ``MAX_MASKS``, in one sentence.
+
+    Parameters
+    ----------
+    masks : int
+        The number asked for.
+
+    Raises
+    ------
+    InputError
+        ``masks`` is no integer from 2 to ``MAX_MASKS``.
+    """
+    if isinstance(masks, bool) or not isinstance(masks, (int, np.integer)):
+        raise InputError(f"The number of masks must be an integer, got {masks!r}.")
+    if not 2 <= masks <= MAX_MASKS:
+        raise InputError(
+            f"Uncertainty needs 2 to {MAX_MASKS} masks (each is one more pass), got {masks}."
+        )
 
 
 def denoise_with_uncertainty(model: TrainedModel, image, **kwargs) -> tuple[np.ndarray, np.ndarray]:

@@ -9,24 +9,26 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import glob
 import sys
 from pathlib import Path
 
-from napari_noise2inpaint.batch import collect_inputs, iter_batch
+from napari_noise2inpaint.batch import collect_inputs, iter_batch, write_result
 from napari_noise2inpaint.errors import InputError
 from napari_noise2inpaint.events import run_to_end
+from napari_noise2inpaint.files import is_pattern, remove_stale_temp_files, same_file
 from napari_noise2inpaint.inference import iter_denoise
-from napari_noise2inpaint.io import TIFF_SUFFIXES, read_image, write_tiff
+from napari_noise2inpaint.io import TIFF_SUFFIXES, read_image
 from napari_noise2inpaint.loading import load_model
 from napari_noise2inpaint.ome_zarr import is_zarr_path
-from napari_noise2inpaint.uncertainty import DEFAULT_MASKS, iter_denoise_with_uncertainty
+from napari_noise2inpaint.uncertainty import (
+    DEFAULT_MASKS,
+    check_masks,
+    iter_denoise_with_uncertainty,
+)
 
-from .outputs import check_output
+from .outputs import check_output, plain_folder
 from .terminal import PROG, Progress
 from .values import integer
-
-ZARR_MARKERS = (".zgroup", ".zarray", "zarr.json")
 
 
 def add_batch_options(denoise: argparse.ArgumentParser) -> None:
@@ -59,40 +61,52 @@ def add_batch_options(denoise: argparse.ArgumentParser) -> None:
 
 def wants_batch(args: argparse.Namespace) -> bool:
     """Whether ``denoise`` goes through the batch path (not one image, not a zarr store)."""
-    if is_zarr_path(args.image) and not _plain_folder(Path(args.image)):
+    _check_zarr_use(args)
+    if _zarr_store(args.image):
         return False
     return bool(
         args.more_images
-        or _plain_folder(Path(args.image))
-        or glob.has_magic(args.image)
+        or plain_folder(Path(args.image))
+        or is_pattern(args.image)
         or args.skip_existing
         or args.uncertainty
-        or _plain_folder(Path(args.out))
+        or plain_folder(Path(args.out))
     )
+
+
+def _zarr_store(path: str) -> bool:
+    return is_zarr_path(path) and not plain_folder(Path(path))
+
+
+def _check_zarr_use(args: argparse.Namespace) -> None:
+    """Refuse zarr stores where only in-memory images work: batches and --uncertainty."""
+    stores = [p for p in (args.image, *args.more_images) if _zarr_store(p)]
+    if stores and args.more_images:
+        raise InputError(
+            f"{stores[0]} is a zarr store; stores are denoised one at a time, chunk by chunk "
+            "(give it alone, with --out NAME.zarr)."
+        )
+    if args.uncertainty and (stores or Path(args.out).suffix.lower() == ".zarr"):
+        raise InputError("--uncertainty works on images in memory, not on zarr stores.")
 
 
 def expand_folders(paths: list[str]) -> list[str]:
     """Replace plain folders and glob patterns by the images in them (``train`` on a folder)."""
     expanded = []
     for path in paths:
-        if _plain_folder(Path(path)) or glob.has_magic(path):
+        if plain_folder(Path(path)) or is_pattern(path):
             expanded += [str(found) for found in collect_inputs(path)]
         else:
             expanded.append(path)
     return expanded
 
 
-def _plain_folder(path: Path) -> bool:
-    """Tell whether ``path`` is a folder but no zarr store (no .zarr name, no zarr metadata)."""
-    if not path.is_dir() or path.suffix.lower() == ".zarr":
-        return False
-    return not any((path / name).exists() for name in ZARR_MARKERS)
-
-
 def run_denoise_batch(args: argparse.Namespace) -> int:
     """Denoise every input into the ``--out`` folder; see the module docstring."""
     if args.output and args.uncertainty:
         raise InputError("--uncertainty uses the model's own output; leave out --output.")
+    if args.uncertainty:
+        check_masks(args.masks)
     sources = [args.image, *args.more_images]
     model = load_model(args.model).with_precision(args.precision)
     axis = args.channel_axis if args.channel_axis is not None else model.config.channel_axis
@@ -110,7 +124,7 @@ def _one_file(args, model, options) -> int:
     if args.skip_existing and all(path.is_file() for path in outputs):
         print(f"Skipped {source}: {out} exists")
         return 0
-    if spread_out is not None and out.resolve() == spread_out.resolve():
+    if spread_out is not None and same_file(out, spread_out):
         raise InputError("--out and --uncertainty name the same file.")
     for path, flag in zip(outputs, ("--out", "--uncertainty"), strict=False):
         check_output(path, [source, Path(args.model)], overwrite=args.overwrite, flag=flag)
@@ -122,15 +136,17 @@ def _one_file(args, model, options) -> int:
     with contextlib.closing(Progress("denoise", "tile")) as bar:
         result = run_to_end(generator, lambda event: bar.update(event.done, event.total))
     result, spread = result if spread_out is not None else (result, None)
-    write_tiff(out, result, source=source)
+    remove_stale_temp_files(out.parent)
+    write_result(out, result, source)
     print(f"Denoised image ({result.shape}, float32) written to {out}")
     if spread_out is not None:
-        write_tiff(spread_out, spread, source=source)
+        write_result(spread_out, spread, source)
         print(f"Uncertainty ({args.masks} masks) written to {spread_out}")
     return 0
 
 
 def _batch(args, model, sources, options) -> int:
+    sources = collect_inputs(sources)  # before any folder is made
     out = _folder(args.out, "--out")
     spread_out = _folder(args.uncertainty, "--uncertainty") if args.uncertainty else None
     failures, done, skipped = [], 0, 0
@@ -144,6 +160,8 @@ def _batch(args, model, sources, options) -> int:
             sources,
             out=out,
             skip_existing=args.skip_existing,
+            overwrite=args.overwrite,
+            reads=[args.model],
             uncertainty=spread_out is not None,
             uncertainty_out=spread_out,
             masks=args.masks,

@@ -6,17 +6,19 @@ import argparse
 import contextlib
 from pathlib import Path
 
+from napari_noise2inpaint.batch import write_result
 from napari_noise2inpaint.config import DEVICES, INFERENCE_OUTPUTS, PRECISIONS
 from napari_noise2inpaint.data import resolve_channel_axis
 from napari_noise2inpaint.events import run_to_end
+from napari_noise2inpaint.files import remove_stale_temp_files
 from napari_noise2inpaint.inference import iter_denoise
-from napari_noise2inpaint.io import read_image, write_tiff
+from napari_noise2inpaint.io import read_image
 from napari_noise2inpaint.loading import load_model
 
 from .batch import add_batch_options, run_denoise_batch, wants_batch
 from .chunked import add_chunk_options, run_denoise_chunked, wants_chunked
 from .outputs import check_output
-from .terminal import Progress, print_notes
+from .terminal import Progress, interrupt_on_sigterm, print_notes
 from .values import integer, noise_sigma
 
 
@@ -34,7 +36,9 @@ def add_denoise(commands) -> None:
     denoise.add_argument(
         "--out", required=True, help="float32 TIFF file to write, or a new .zarr (OME-Zarr)"
     )
-    denoise.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    denoise.add_argument(
+        "--overwrite", action="store_true", help="replace an existing --out file (or results)"
+    )
     denoise.add_argument("--channel-axis", type=integer, help="axis holding channels")
     denoise.add_argument("--device", choices=DEVICES, default="auto")
     denoise.add_argument("--output", choices=INFERENCE_OUTPUTS, help="test-time output")
@@ -55,7 +59,15 @@ def add_denoise(commands) -> None:
 
 
 def run_denoise(args: argparse.Namespace) -> int:
-    """Denoise one image with a saved model; see ``noise2inpaint denoise --help``."""
+    """Denoise images with a saved model; see ``noise2inpaint denoise --help``.
+
+    SIGTERM stops it like Ctrl-C (exit status 130), removing a half-written file.
+    """
+    with interrupt_on_sigterm():
+        return _run_denoise(args)
+
+
+def _run_denoise(args: argparse.Namespace) -> int:
     source, out = Path(args.image), Path(args.out)
     if wants_batch(args):
         return run_denoise_batch(args)
@@ -76,6 +88,7 @@ def run_denoise(args: argparse.Namespace) -> int:
     )
     with contextlib.closing(Progress("denoise", "tile")) as bar:
         result = run_to_end(generator, lambda event: bar.update(event.done, event.total))
-    write_tiff(out, result, source=source)
+    remove_stale_temp_files(out.parent)
+    write_result(out, result, source)
     print(f"Denoised image ({result.shape}, float32) written to {out}")
     return 0

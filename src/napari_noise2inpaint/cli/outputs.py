@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from napari_noise2inpaint.batch import collect_inputs
 from napari_noise2inpaint.errors import InputError
+from napari_noise2inpaint.files import is_pattern, resolved, same_file
+
+ZARR_MARKERS = (".zgroup", ".zarray", "zarr.json")
 
 
 def check_output(
@@ -32,7 +37,7 @@ def check_output(
         a missing or read-only folder, or exists and ``overwrite`` is False.
     """
     for path in reads:
-        if _same_file(out, path):
+        if same_file(out, path):
             raise InputError(f"{flag} {out} is an input file; choose another output path.")
     if out.is_dir():
         raise InputError(f"{flag} {out} is a folder; give a file name.")
@@ -50,7 +55,42 @@ def check_output(
         raise InputError(f"Cannot write {out}: folder {out.parent}: {reason}.") from None
 
 
-def _same_file(out: Path, path: Path) -> bool:
-    if out.resolve() == path.resolve():
-        return True
-    return out.exists() and path.exists() and out.samefile(path)
+def check_train_output(
+    out: Path, images: Sequence[str], reads: Sequence[Path], *, overwrite: bool = False
+) -> None:
+    """:func:`check_output` for ``train``, whose inputs may be folders and glob patterns.
+
+    The images inside a folder or matched by a pattern are inputs too, and a model is never
+    written inside a zarr store that is read.
+
+    Parameters
+    ----------
+    out : Path
+        The model file to write.
+    images : sequence of str
+        The IMAGE arguments: files, folders, patterns or zarr stores.
+    reads : sequence of Path
+        The other files read (targets, kernel, starting model).
+    overwrite : bool
+        Whether an existing ``out`` may be replaced.
+
+    Raises
+    ------
+    InputError
+        As :func:`check_output`.
+    """
+    inputs = [*reads]
+    for image in map(Path, images):
+        inputs.append(image)
+        if plain_folder(image) or is_pattern(image):
+            inputs += collect_inputs(image)
+        elif image.is_dir() and resolved(image) in resolved(out).parents:
+            raise InputError(f"--out {out} lies inside the input store {image}.")
+    check_output(out, inputs, overwrite=overwrite)
+
+
+def plain_folder(path: Path) -> bool:
+    """Tell whether ``path`` is a folder but no zarr store (no .zarr name, no zarr metadata)."""
+    if not path.is_dir() or path.suffix.lower() == ".zarr":
+        return False
+    return not any(os.path.lexists(path / name) for name in ZARR_MARKERS)

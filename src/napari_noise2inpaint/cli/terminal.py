@@ -82,3 +82,26 @@ def print_notes(notes) -> set[str]:
             shown.add(note)
             print(f"{PROG}: note: {note}", file=sys.stderr)
     return shown
+
+
+@contextlib.contextmanager
+def interrupt_on_sigterm() -> Iterator[None]:
+    """Make SIGTERM unwind like Ctrl-C, so that a half-written temporary file is removed.
+
+    The handler installed before is restored afterwards; an ignored SIGTERM stays ignored.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -29,7 +29,7 @@ from napari_noise2inpaint.prior import (
 from napari_noise2inpaint.training import iter_train
 
 from .chunked import read_training_images
-from .outputs import check_output
+from .outputs import check_train_output
 from .terminal import PROG, Progress, print_notes, stop_on_signals
 from .train_options import add_config_options, given_values
 from .values import integer
@@ -142,7 +142,8 @@ def run_train(args: argparse.Namespace) -> int:
     out = Path(args.out)
     model_file = args.init if args.init not in (None, BUILTIN, SCRATCH) else None
     reads = [*args.images, *(args.target or []), args.noise_kernel, model_file]
-    check_output(out, [Path(p) for p in reads if p is not None], overwrite=args.overwrite)
+    reads = [Path(p) for p in reads if p is not None]
+    check_train_output(out, args.images, reads, overwrite=args.overwrite)
     images = read_training_images(args.images)
     targets = [read_image(p) for p in args.target] if args.target else None
     main = is_main_process()
