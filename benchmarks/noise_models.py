@@ -23,7 +23,7 @@ import numpy as np
 from scipy.ndimage import convolve
 
 from napari_noise2inpaint import denoise
-from napari_noise2inpaint.noise_estimation import (
+from napari_noise2inpaint.noise.estimation import (
     autocorrelation_of_filter,
     estimate_noise_kernel,
     estimate_poisson_gaussian,

@@ -2,123 +2,93 @@
 
     python scripts/train_prior.py --data ../shared/data --stage-minutes 30
 
-Each call trains for at most ``--stage-minutes`` (or to ``--total-steps``), saves the training
-state (weights + Adam moments, safetensors) to ``--state`` and writes the shippable model and its
-card into the package (``src/napari_noise2inpaint/priors/``). Calling it again continues where it
-stopped; the batch of step n depends only on (seed, n), so stages give the same model as one run.
+The prior is trained by the engine's own loop (``iter_train`` with the synthetic-noise
+``source``, supervised on clean targets), every sample carrying its noise model into the data
+consistency. Each call trains for at most ``--stage-minutes`` (or to ``--total-steps``), saves
+the state (weights + Adam moments, safetensors) to ``--state``, measures PSNR on a fixed
+validation set (held-out synthetic scenes, never trained on), appends it to the curve kept in
+the state, and writes the shippable model and its card into the package. Calling it again
+continues where it stopped; the batch of step n depends only on (seed, n). ``--init`` starts
+the first stage from a saved model's weights (the previous prior).
 """
 
 from __future__ import annotations
 
 import argparse
-import platform
-import subprocess
+import time
 from pathlib import Path
 
 import torch
 
-from napari_noise2inpaint import save_model
-from napari_noise2inpaint.model import uses_bfloat16
-from napari_noise2inpaint.prior_state import load_training_state, save_training_state
-from napari_noise2inpaint.prior_training import (
-    PHOTON_RANGE,
+from napari_noise2inpaint import load_model, save_model
+from napari_noise2inpaint.events import run_to_end
+from napari_noise2inpaint.prior.recipe import (
     PRIOR_CONFIG,
-    READ_NOISE_RANGE,
-    SIGMA_RANGE,
-    PriorRecipe,
-    iter_train_prior,
+    card,
     load_clean_images,
     prior_model,
+    provenance,
+    validation_psnr,
 )
+from napari_noise2inpaint.prior.source import SyntheticNoiseSource
+from napari_noise2inpaint.training import iter_train
+from napari_noise2inpaint.training_state import TrainingState
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "napari_noise2inpaint" / "priors"
 
 
 def main() -> None:
-    """Train one stage, save the state, the model and its card."""
+    """Train one stage, save the state, the curve, the model and its card."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="the shared data folder")
     parser.add_argument("--state", default="prior_state.safetensors", help="resumable state")
     parser.add_argument("--out", default=str(PACKAGE / "n2i_prior.safetensors"))
-    parser.add_argument("--total-steps", type=int, default=PriorRecipe.total_steps)
+    parser.add_argument("--init", help="model whose weights start the first stage")
+    parser.add_argument("--total-steps", type=int, default=8000)
+    parser.add_argument("--learning-rate", type=float, default=5e-4)
     parser.add_argument("--stage-minutes", type=float, default=30.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     images, sources = load_clean_images(args.data)
-    recipe = PriorRecipe(total_steps=args.total_steps, seed=args.seed, sources=tuple(sources))
-    state = load_training_state(args.state, recipe) if Path(args.state).exists() else None
-    generator = iter_train_prior(images, recipe, state, args.stage_minutes * 60)
-    while True:
-        try:
-            event = next(generator)
-        except StopIteration as done:
-            state = done.value
-            break
-        if event.step % 500 == 0:
+    state = TrainingState.load(args.state) if Path(args.state).exists() else TrainingState()
+    config = PRIOR_CONFIG.replace(
+        seed=args.seed,
+        steps=args.total_steps,
+        learning_rate=args.learning_rate,
+        time_limit=args.stage_minutes * 60,
+    )
+    init = load_model(args.init) if args.init and not state.network else None
+    if init is not None:
+        state.record["init"] = args.init
+    schedule = state.record.setdefault("schedule", [[state.step, args.total_steps]])
+    if schedule[-1][1] != args.total_steps:
+        schedule.append([state.step, args.total_steps])
+    source = SyntheticNoiseSource(images, config.patch_size, args.seed)
+    started = time.perf_counter()
+    generator = iter_train(None, config, source=source, resume=state, init=init)
+    model = run_to_end(generator, on_event=_printer(args.total_steps))
+    psnr = validation_psnr(model)
+    state.record.setdefault("curve", []).append({"step": state.step, **psnr})
+    state.save(args.state)
+    shipped = prior_model(model, provenance(state, sources, args.threads))
+    save_model(shipped, args.out)
+    Path(args.out).with_suffix(".md").write_text(card(shipped.history["prior"]))
+    minutes = (time.perf_counter() - started) / 60
+    print(f"step {state.step}: validation {psnr} ({minutes:.1f} min); saved {args.out}")
+
+
+def _printer(total: int):
+    def on_event(event) -> None:
+        if getattr(event, "step", 0) % 250 == 0 and hasattr(event, "loss"):
             print(
-                f"step {event.step}/{recipe.total_steps} loss {event.loss:.4f} "
+                f"step {event.step}/{total} loss {event.loss:.4f} val {event.val_loss} "
                 f"mu {event.mu:.3f} {event.elapsed_s:.0f} s",
                 flush=True,
             )
-    save_training_state(state, recipe, args.state)
-    model = prior_model(state, recipe, provenance(recipe, state, args.threads))
-    save_model(model, args.out)
-    Path(args.out).with_suffix(".md").write_text(card(model.history["prior"]))
-    print(f"saved step {state['step']} to {args.state} and {args.out}")
 
-
-def provenance(recipe: PriorRecipe, state: dict, threads: int) -> dict:
-    """Describe the data, noise, schedule, arithmetic, machine and commit of this prior."""
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
-    bf16 = uses_bfloat16(torch.device("cpu"), PRIOR_CONFIG.precision)
-    return {
-        "training": "supervised: clean images + synthetic noise (blind: no noise level given)",
-        "data": list(recipe.sources),
-        "evaluation_data_excluded": "bsd68, set12, microscopy_pairs/fmd, sample seeds < 10000",
-        "noise": f"white Gaussian sigma U{SIGMA_RANGE} (8-bit scale) or Poisson-Gaussian "
-        f"peak photons logU{PHOTON_RANGE}, read noise U{READ_NOISE_RANGE} photons; "
-        "random gamma 0.6-1.6; per-region mean/std normalisation; every other step hides 1/20 "
-        "of the pixels from the input and the data consistency (N2I's training input)",
-        "architecture": f"N2I K={PRIOR_CONFIG.unrolls}, {PRIOR_CONFIG.features} features, "
-        f"depth {PRIOR_CONFIG.depth}, shared U-Net",
-        "steps": state["step"],
-        "total_steps": recipe.total_steps,
-        "schedule": state["schedule"],
-        "batch": f"{PRIOR_CONFIG.batch_size} x {PRIOR_CONFIG.patch_size}^2",
-        "seed": recipe.seed,
-        "seconds": round(state["seconds"]),
-        "arithmetic": "bfloat16 autocast" if bf16 else "float32",
-        "machine": f"{platform.processor() or platform.machine()}, {threads} thread(s)",
-        "commit": commit,
-        "torch": torch.__version__,
-    }
-
-
-def card(prov: dict) -> str:
-    """Write the model card in markdown."""
-    lines = [
-        "# Built-in Noise2Inpaint prior",
-        "",
-        'Loaded with `load_model("builtin")`; used by the widget\'s *Denoise now* and as the',
-        "default start of training. Trained by `scripts/train_prior.py`.",
-        "",
-    ]
-    for key, value in prov.items():
-        if isinstance(value, list):
-            lines.append(f"- **{key}**:")
-            lines.extend(f"  - {item}" for item in value)
-        else:
-            lines.append(f"- **{key}**: {value}")
-    lines += [
-        "",
-        "Licences: the BSD images are offered for non-commercial research and "
-        "education; weights derived from them carry that caveat.",
-    ]
-    return "\n".join(lines) + "\n"
+    return on_event
 
 
 if __name__ == "__main__":

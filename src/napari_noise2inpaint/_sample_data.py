@@ -10,7 +10,7 @@ import numpy as np
 SAMPLE_SHAPE = (5, 256, 256)
 
 
-def _gaussian_blur(planes: np.ndarray, sigma: float) -> np.ndarray:
+def gaussian_blur(planes: np.ndarray, sigma: float) -> np.ndarray:
     """Blur the last two axes with a periodic Gaussian kernel (FFT, numpy only)."""
     fy = np.fft.fftfreq(planes.shape[-2])[:, None]
     fx = np.fft.rfftfreq(planes.shape[-1])[None, :]
@@ -78,7 +78,7 @@ def noisy_fluorescence(
             _add_blob(plane, rng)
         filaments = np.zeros_like(plane)
         _draw_filaments(filaments, rng, count=max(2, plane.size // 8000))
-        plane += 0.8 * np.minimum(_gaussian_blur(filaments, 1.0) * 4, 1.0)
+        plane += 0.8 * np.minimum(gaussian_blur(filaments, 1.0) * 4, 1.0)
     clean = peak_photons * (planes / planes.max() + 0.05)
     noisy = rng.poisson(clean) + rng.normal(100.0, read_noise, clean.shape)
     noisy = np.clip(np.round(noisy), 0, 65535).astype(np.uint16).reshape(shape)

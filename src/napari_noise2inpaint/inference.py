@@ -26,7 +26,7 @@ from .errors import InputError
 from .events import DenoiseProgress, run_to_end
 from .masks import neighbour_values, random_lambda
 from .memory import check_working_memory
-from .noise_estimation import MAX_ESTIMATE_PLANES, estimate_sigma
+from .noise.estimation import MAX_ESTIMATE_PLANES, estimate_sigma
 from .unet import memory_format, reflect_pad
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ def iter_denoise(
         float32 array of the input's shape, in the input's intensity scale.
     """
     check_denoise_options(**locals())  # the arguments, before anything else is assigned
-    image = check_array(image)
+    image = check_array(_detached(image))
     check_working_memory(8 * image.size, "Denoising this image", LAZY_HINT)  # 2 float32 copies
     model = model.with_precision(precision)
     axis, _ = resolve_channel_axis(image, channel_axis)
@@ -121,6 +121,11 @@ def iter_denoise(
         channel *= std
         channel += mean
     return layout.restore(result)
+
+
+def _detached(image):
+    """Return a torch tensor as plain CPU data (no autograd graph), anything else as it is."""
+    return image.detach().cpu() if isinstance(image, torch.Tensor) else image
 
 
 def denoise(model: TrainedModel, image, **kwargs) -> np.ndarray:

@@ -54,6 +54,7 @@ class Denoiser(nn.Module):
         theta: torch.Tensor | None = None,
         x0: torch.Tensor | None = None,
         mu_scale: float = 1.0,
+        noise=None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Run the network on a ``(B, 1, H, W)`` batch (``(B, 1, D, H, W)`` for a 3D model).
 
@@ -67,6 +68,10 @@ class Denoiser(nn.Module):
             Starting image (y with Lambda pixels removed); defaults to ``y``.
         mu_scale : float
             Factor applied to mu (noise-level-aware inference at another noise level).
+        noise : noise model, optional
+            Solves the data consistency for this call instead of the network's own model
+            (the built-in prior gets each image's estimated noise; a training batch of the
+            prior carries one model per sample, :class:`~napari_noise2inpaint.noise.BatchNoise`).
 
         Returns
         -------
@@ -79,9 +84,10 @@ class Denoiser(nn.Module):
             z = self.regularizers[0](x)
             return z, z
         mu = self.mu.to(y.dtype) * mu_scale
+        noise = self.noise if noise is None else noise
         for k in range(self.unrolls):
             z = self.regularizers[k % len(self.regularizers)](x)
-            x = self.noise.solve(y, z, theta, mu).to(y.dtype)
+            x = noise.solve(y, z, theta, mu).to(y.dtype)
         return x, z
 
     def receptive_radius(self) -> int:

@@ -19,7 +19,7 @@ import torch
 
 from .data import check_array, resolve_channel_axis, to_planes
 from .errors import InputError
-from .noise_estimation import estimate_poisson_gaussian
+from .noise.estimation import estimate_poisson_gaussian
 
 LAGS = (1, 2)
 # Limits measured on good and over-smoothed results (benchmarks/results/trust.md).

@@ -13,11 +13,16 @@ from .masks import random_partition
 
 @dataclass
 class PatchBatch:
-    """One batch of ``(B, 1, P, P)`` (or ``(B, 1, D, P, P)``) patches with masks and targets."""
+    """One batch of ``(B, 1, P, P)`` (or ``(B, 1, D, P, P)``) patches with masks and targets.
+
+    ``noise`` is the data-consistency model of each sample when the batch carries its own
+    (:class:`~napari_noise2inpaint.noise.BatchNoise`); None uses the network's.
+    """
 
     noisy: torch.Tensor
     loss_set: torch.Tensor | None
     target: torch.Tensor | None
+    noise: object = None
 
 
 class PatchSampler:

@@ -24,7 +24,8 @@ from .preview import PreviewSource, denoise_preview
 from .prior import check_init, config_for_init, start_name
 from .sampling import PatchBatch, PatchSampler
 from .structured import blind_spot_for
-from .training_data import TrainingData, prepare_training_data
+from .training_data import TrainingData, prepare_training_data, source_training_data
+from .training_state import TrainingState
 from .unet import memory_format
 
 TrainEvent = TrainProgress | PreviewUpdate | Snapshot
@@ -40,6 +41,8 @@ def iter_train(
     preview: PreviewSource | None = None,
     snapshot_at_s: Sequence[float] = (),
     init: TrainedModel | None = None,
+    source=None,
+    resume: TrainingState | None = None,
 ) -> Generator[TrainEvent, None, TrainedModel]:
     """Train a denoiser, yielding a :class:`TrainProgress` after every step.
 
@@ -70,6 +73,19 @@ def iter_train(
         :func:`napari_noise2inpaint.prior.config_for_init`); with ``config=None`` it is taken
         from ``init``. With ``keep_weights="best"`` the starting weights are kept when
         training does not improve the validation loss.
+    source : optional
+        A data source instead of ``images`` (``images`` is then None): an object with
+        ``sample(batch_size)`` returning :class:`~napari_noise2inpaint.sampling.PatchBatch`
+        with clean targets and per-sample noise models, ``batch_at(index, batch_size)``,
+        ``position`` and ``n_pixels``, such as the built-in prior's
+        :class:`~napari_noise2inpaint.prior.source.SyntheticNoiseSource`.
+    resume : TrainingState, optional
+        Continue a training stopped earlier (weights, Adam's moments, step; the schedule
+        runs over ``config.steps`` in all); updated in place when this stage ends.
+
+    With clean targets (``targets`` or a ``source``), an N2I network learns supervised: the
+    loss compares its last regulariser output with the target on every pixel (how the
+    built-in prior is trained).
 
     Returns
     -------
@@ -81,8 +97,11 @@ def iter_train(
         config = start_config() if init is None else config_for_init(start_config(), init)
     if init is not None:
         check_init(config, init)
-    data = prepare_training_data(images, config, targets, validation)
-    run = _Run(data, distributed.setup(resolve_device(config.device)), init)
+    if source is None:
+        data = prepare_training_data(images, config, targets, validation)
+    else:
+        data = source_training_data(source, config)
+    run = _Run(data, distributed.setup(resolve_device(config.device)), init, source, resume)
     try:
         yield from run.loop(stop_event, preview, sorted(snapshot_at_s))
         return run.finish(stop_event)
@@ -98,7 +117,7 @@ def train(images, config: Noise2InpaintConfig | None = None, **kwargs) -> Traine
 class _Run:
     """State of one training run; kept private so that only the generator drives it."""
 
-    def __init__(self, data: TrainingData, device: torch.device, init: TrainedModel | None):
+    def __init__(self, data: TrainingData, device, init: TrainedModel | None, source, resume):
         config = self.config = data.config
         self.data = data
         self.device = device
@@ -118,13 +137,12 @@ class _Run:
             ],
             lr=config.learning_rate,
         )
-        n_sets = config.n_sets if config.method == "n2i" else None
-        to_device = lambda planes: [torch.from_numpy(p).to(device) for p in planes]  # noqa: E731
-        targets = to_device(data.train_targets) if data.train_targets is not None else None
-        self.sampler = PatchSampler(
-            to_device(data.train), data.patch_shape, n_sets, self.rng, targets
-        )
-        self.val_batch = self._validation_batch(to_device, n_sets)
+        self.resume = resume
+        if source is not None:
+            self.sampler = source
+            self.val_batch = self._prepare_validation(source.batch_at(-2, 2 * config.batch_size))
+        else:
+            self._sample_from_planes(device)
         # all processes together: an epoch takes world_size times fewer steps
         pixels_per_step = config.batch_size * math.prod(data.patch_shape) * distributed.world_size()
         self.steps_per_epoch = max(1, math.ceil(self.sampler.n_pixels / pixels_per_step))
@@ -133,13 +151,38 @@ class _Run:
         self.best_state = None
         self.best_step = 0
         self.step = 0
+        self.seconds_before = 0.0
         self.loss = math.nan
         self.val_loss: float | None = None
         self.start_name = start_name(init)
         self.init_steps = init.history.get("steps", 0) if init is not None else 0
         if init is not None:
             self._load_start(init)
+        if resume is not None and resume.network:
+            self._resume(resume)
         self.start = time.perf_counter()
+
+    def _sample_from_planes(self, device) -> None:
+        data, config = self.data, self.config
+        n_sets = config.n_sets if config.method == "n2i" else None
+        to_device = lambda planes: [torch.from_numpy(p).to(device) for p in planes]  # noqa: E731
+        targets = to_device(data.train_targets) if data.train_targets is not None else None
+        self.sampler = PatchSampler(
+            to_device(data.train), data.patch_shape, n_sets, self.rng, targets
+        )
+        self.val_batch = self._validation_batch(to_device, n_sets)
+
+    def _resume(self, state: TrainingState) -> None:
+        """Continue a stopped training: its weights, Adam's moments, step and data position."""
+        self.net.load_state_dict(state.network)
+        if state.optimizer:
+            self.optimizer.load_state_dict(state.optimizer)
+        self.step = self.best_step = state.step
+        self.seconds_before = state.seconds
+        if hasattr(self.sampler, "position"):
+            self.sampler.position = state.step
+        self.best_val, self.best_state = math.inf, None
+        self._validate()
 
     def _load_start(self, init: TrainedModel) -> None:
         """Copy the starting weights and make them the best so far (kept unless beaten)."""
@@ -158,9 +201,12 @@ class _Run:
             val_rng,
             to_device(targets) if targets is not None else None,
         )
-        batch = sampler.sample(max(self.config.batch_size, 8))
-        inputs, loss_set = self._inputs(batch, val_rng)
-        return PatchBatch(inputs, loss_set, batch.target), batch.noisy
+        return self._prepare_validation(sampler.sample(max(self.config.batch_size, 8)), val_rng)
+
+    def _prepare_validation(self, batch: PatchBatch, rng=None):
+        rng = rng or torch.Generator(self.device).manual_seed(self.config.seed + 2)
+        inputs, loss_set = self._inputs(batch, rng)
+        return PatchBatch(inputs, loss_set, batch.target, batch.noise), batch.noisy
 
     def _inputs(self, batch: PatchBatch, rng: torch.Generator):
         """Network inputs and loss set for the configured method."""
@@ -170,10 +216,18 @@ class _Run:
         if method == "n2v":
             mask = random_lambda(batch.noisy.shape, self.config.n2v_fraction, rng)
             return torch.where(self._blind(mask), self._fill(batch.noisy, rng), batch.noisy), mask
+        if batch.loss_set is None:
+            return batch.noisy, None
         blind = self._blind(batch.loss_set)
         if self.config.hole_fill == "zero":
             return torch.where(blind, 0.0, batch.noisy), batch.loss_set
         return torch.where(blind, self._fill(batch.noisy, rng), batch.noisy), batch.loss_set
+
+    def _step_rng(self) -> torch.Generator:
+        """Return the run's generator; for a source, one seeded by the step (stages == one run)."""
+        if self.resume is None:
+            return self.rng
+        return torch.Generator(self.device).manual_seed(self.config.seed * 7919 + self.step)
 
     def _blind(self, loss_set: torch.Tensor) -> torch.Tensor:
         """Pixels hidden from the network and the data fidelity (see :mod:`.structured`)."""
@@ -184,9 +238,12 @@ class _Run:
             return neighbour_values(noisy, rng)
         return self.structure.fill(noisy, rng)
 
-    def _loss(self, noisy, inputs, loss_set, target) -> torch.Tensor:
+    def _loss(self, noisy, inputs, loss_set, target, noise=None) -> torch.Tensor:
         if self.config.method == "n2i":
-            x, _ = self.model(noisy, ~self._blind(loss_set), inputs)
+            theta = None if loss_set is None else ~self._blind(loss_set)
+            x, z = self.model(noisy, theta, inputs, noise=noise)
+            if target is not None:  # supervised N2I: the last regulariser output, every pixel
+                return masked_loss(z, target, None, self.config.loss)
         else:
             x, _ = self.model(inputs)
         reference = target if self.config.method == "supervised" else noisy
@@ -201,12 +258,14 @@ class _Run:
             )
             if stop:
                 break
+            if self.resume is not None:  # one schedule over all stages
+                fraction = min(1.0, self.step / self.total_steps)
             self._set_learning_rate(fraction)
             batch = self.sampler.sample(self.config.batch_size)
-            inputs, loss_set = self._inputs(batch, self.rng)
+            inputs, loss_set = self._inputs(batch, self._step_rng())
             self.net.train()
             with autocast(self.device, self.config.precision):
-                loss = self._loss(batch.noisy, inputs, loss_set, batch.target)
+                loss = self._loss(batch.noisy, inputs, loss_set, batch.target, batch.noise)
             self.optimizer.zero_grad(set_to_none=True)
             distributed.backward(loss)
             self.optimizer.step()
@@ -256,7 +315,7 @@ class _Run:
         batch, noisy = self.val_batch
         self.net.eval()
         with autocast(self.device, self.config.precision):
-            loss = self._loss(noisy, batch.noisy, batch.loss_set, batch.target)
+            loss = self._loss(noisy, batch.noisy, batch.loss_set, batch.target, batch.noise)
         self.val_loss = float(loss)
         if self.val_loss < self.best_val:
             self.best_val = self.val_loss
@@ -310,7 +369,7 @@ class _Run:
             "best_step": self.best_step,
             "last_val_loss": last_val,
             "kept_weights": "last" if keep_last else "best",
-            "seconds": time.perf_counter() - self.start,
+            "seconds": self.seconds_before + time.perf_counter() - self.start,
             "stopped_early": bool(stop_event is not None and stop_event.is_set()),
             "start": self.start_name,
             "start_steps": self.init_steps,
@@ -324,6 +383,10 @@ class _Run:
             "notes": self.data.notes,
             "package_version": __version__,
         }
+        if self.resume is not None:
+            self.resume.network = copy.deepcopy(network.state_dict())
+            self.resume.optimizer = copy.deepcopy(self.optimizer.state_dict())
+            self.resume.step, self.resume.seconds = self.step, history["seconds"]
         return TrainedModel(
             network, self.config, self.data.means, self.data.stds, history, self.data.info
         )

@@ -18,7 +18,7 @@ from .data import (
     volume_depth,
 )
 from .errors import InputError
-from .noise_estimation import resolve_noise_parameters
+from .noise.estimation import resolve_noise_parameters
 
 
 @dataclass
@@ -44,6 +44,14 @@ class TrainingData:
     def patch_size(self) -> int:
         """Y-X side of the training patches."""
         return self.patch_shape[-1]
+
+
+def source_training_data(source, config: Noise2InpaintConfig) -> TrainingData:
+    """Describe the training data of a source that draws its own normalised patches."""
+    side = config.patch_size
+    return TrainingData(
+        [], [], None, None, [0.0], [1.0], (side, side), config, {"shape": [], "dtype": "float32"}
+    )
 
 
 def prepare_training_data(

@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -12,7 +14,7 @@ from napari_noise2inpaint import (
     train,
 )
 from napari_noise2inpaint.noise import CorrelatedNoise, PoissonGaussianNoise, conjugate_gradient
-from napari_noise2inpaint.noise_estimation import (
+from napari_noise2inpaint.noise.estimation import (
     autocorrelation_of_filter,
     estimate_noise_kernel,
     estimate_poisson_gaussian,
@@ -81,8 +83,7 @@ def test_conjugate_gradient_converges_on_the_masked_system(rng):
     assert (operator(exact) - rhs).norm() < 1e-4 * rhs.norm()
 
     def error(iterations):  # the A-norm of the error, which CG decreases at every iteration
-        noise.iterations = iterations
-        e = noise.solve(y, z, theta, mu) - exact
+        e = dataclasses.replace(noise, iterations=iterations).solve(y, z, theta, mu) - exact
         return (e * operator(e)).sum().sqrt().item()
 
     errors = [error(n) for n in (1, 3, 10, 30)]

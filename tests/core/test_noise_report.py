@@ -4,7 +4,7 @@ from conftest import synthetic_scene
 from scipy.ndimage import convolve, gaussian_filter
 
 from napari_noise2inpaint import InputError
-from napari_noise2inpaint.noise_report import noise_report
+from napari_noise2inpaint.noise.report import noise_report
 
 
 def test_white_gaussian_noise_suggests_gaussian():

@@ -10,13 +10,10 @@ from napari_noise2inpaint import Noise2InpaintConfig, denoise, train
 from napari_noise2inpaint.errors import InputError
 from napari_noise2inpaint.events import run_to_end
 from napari_noise2inpaint.prior import ADAPT_LEARNING_RATE, config_for_init
-from napari_noise2inpaint.prior_state import load_training_state, save_training_state
-from napari_noise2inpaint.prior_training import (
-    PriorRecipe,
-    iter_train_prior,
-    make_batch,
-    prior_model,
-)
+from napari_noise2inpaint.prior.recipe import prior_model
+from napari_noise2inpaint.prior.source import SyntheticNoiseSource
+from napari_noise2inpaint.training import iter_train
+from napari_noise2inpaint.training_state import TrainingState
 
 TINY = Noise2InpaintConfig(
     unrolls=2,
@@ -94,25 +91,43 @@ def _clean_images():
     return [rng.random((96, 96)).astype(np.float32) for _ in range(3)]
 
 
-def test_prior_batches_depend_only_on_the_generator():
+def test_prior_batches_depend_only_on_the_seed_and_the_index():
+    source = SyntheticNoiseSource(_clean_images(), 32, seed=3)
+    a, b = source.batch_at(5, 4), source.batch_at(5, 4)
+    assert torch.equal(a.noisy, b.noisy) and torch.equal(a.target, b.target)
+    assert a.noisy.shape == (4, 1, 32, 32)
+    assert len(a.noise.models) == 4  # every sample carries its own noise model
+    assert source.batch_at(4, 4).loss_set is None  # holes every other batch
+    assert a.loss_set.float().mean() < 0.2
+
+
+def _stage(images, config, state, stop_after=None):
+    stop = threading.Event()
+    generator = iter_train(
+        None, config, source=SyntheticNoiseSource(images, 32, seed=2), resume=state,
+        stop_event=stop,
+    )
+
+    def on_event(event):
+        if stop_after is not None and getattr(event, "step", 0) >= stop_after:
+            stop.set()
+
+    return run_to_end(generator, on_event)
+
+
+def test_prior_training_in_stages_equals_one_run(tmp_path):
     images = _clean_images()
-    a = make_batch(images, 2, 32, torch.Generator().manual_seed(3))
-    b = make_batch(images, 2, 32, torch.Generator().manual_seed(3))
-    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
-    assert a[0].shape == (2, 1, 32, 32)
-    assert abs(float(a[0].mean())) < 1.0  # normalised by its noisy region
-
-
-def test_prior_training_in_stages_equals_one_run(tmp_path, monkeypatch):
-    monkeypatch.setattr("napari_noise2inpaint.prior_training.PRIOR_CONFIG", TINY.replace(seed=0))
-    images, recipe = _clean_images(), PriorRecipe(total_steps=4, seed=2)
-    whole = run_to_end(iter_train_prior(images, recipe))
-    half = run_to_end(iter_train_prior(images, recipe, stage_steps=2))
-    save_training_state(half, recipe, tmp_path / "state.safetensors")
-    resumed = load_training_state(tmp_path / "state.safetensors", recipe)
-    staged = run_to_end(iter_train_prior(images, recipe, resumed))
-    assert staged["step"] == whole["step"] == 4
-    for key, value in whole["network"].items():
-        torch.testing.assert_close(staged["network"][key], value)
-    model = prior_model(staged, recipe, {"data": []})
-    assert model.normalises_each_image and model.history["steps"] == 4
+    config = TINY.replace(seed=0, steps=4, keep_weights="last")
+    whole_state = TrainingState()
+    _stage(images, config, whole_state)
+    half = TrainingState()
+    _stage(images, config, half, stop_after=2)
+    assert half.step == 2
+    half.save(tmp_path / "state.safetensors")
+    staged = TrainingState.load(tmp_path / "state.safetensors")
+    model = _stage(images, config, staged)
+    assert staged.step == whole_state.step == 4
+    for key, value in whole_state.network.items():
+        torch.testing.assert_close(staged.network[key], value)
+    shipped = prior_model(model, {"steps": staged.step, "seconds": staged.seconds})
+    assert shipped.normalises_each_image and shipped.history["steps"] == 4

@@ -6,7 +6,7 @@ from scipy.ndimage import convolve, gaussian_filter
 
 from napari_noise2inpaint import InputError
 from napari_noise2inpaint._sample_data import noisy_fluorescence
-from napari_noise2inpaint.noise_estimation import autocorrelation_of_filter
+from napari_noise2inpaint.noise.estimation import autocorrelation_of_filter
 from napari_noise2inpaint.residual import (
     MAX_EDGE_CORRELATION,
     MAX_EXCESS_CORRELATION,

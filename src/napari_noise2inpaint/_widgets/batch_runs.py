@@ -15,7 +15,7 @@ import numpy as np
 
 from napari_noise2inpaint.batch import iter_batch
 from napari_noise2inpaint.inference import iter_denoise
-from napari_noise2inpaint.noise_report import noise_report
+from napari_noise2inpaint.noise.report import noise_report
 from napari_noise2inpaint.residual import ResidualCheck, check_residual_of_image
 from napari_noise2inpaint.uncertainty import iter_denoise_with_uncertainty
 

@@ -12,7 +12,7 @@ from napari_noise2inpaint.events import run_to_end
 from napari_noise2inpaint.inference import iter_denoise
 from napari_noise2inpaint.io import read_image
 from napari_noise2inpaint.loading import load_model
-from napari_noise2inpaint.noise_report import noise_report
+from napari_noise2inpaint.noise.report import noise_report
 from napari_noise2inpaint.residual import check_residual_of_image
 
 from .terminal import Progress

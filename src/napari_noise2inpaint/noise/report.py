@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data import check_array, resolve_channel_axis, to_planes
-from .errors import InputError
-from .noise_estimation import MAX_ESTIMATE_PLANES, estimate_poisson_gaussian, estimate_sigma
+from napari_noise2inpaint.data import check_array, resolve_channel_axis, to_planes
+from napari_noise2inpaint.errors import InputError
+
+from .estimation import MAX_ESTIMATE_PLANES, estimate_poisson_gaussian, estimate_sigma
 
 # Suggestion limits, checked on synthetic data with known noise (benchmarks/results/trust.md).
 MAX_WHITE_CORRELATION = 0.1

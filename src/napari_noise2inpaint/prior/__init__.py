@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .errors import InputError
+from napari_noise2inpaint.errors import InputError
 
 if TYPE_CHECKING:
-    from .config import Noise2InpaintConfig
-    from .model import TrainedModel
+    from napari_noise2inpaint.config import Noise2InpaintConfig
+    from napari_noise2inpaint.model import TrainedModel
 
 #: Adam's learning rate when training starts from a model (measured on set12 02, sigma 25, 150
 #: steps from an early prior: 3e-4 gained 0.65 dB, 1e-3 0.4 dB).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import InputError
+from napari_noise2inpaint.errors import InputError
 
 BLOCK = 8
 MIN_REGION = 16

@@ -1,0 +1,29 @@
+"""Noise physics: the registry of noise models, their estimation from images, the report."""
+
+from .batch import BatchNoise
+from .models import (
+    REGISTRY,
+    CorrelatedNoise,
+    GaussianNoise,
+    NoiseModel,
+    PoissonGaussianNoise,
+    build_noise_model,
+    from_config,
+    label_of,
+)
+from .solvers import check_kernel, conjugate_gradient, data_consistency
+
+__all__ = [
+    "REGISTRY",
+    "BatchNoise",
+    "CorrelatedNoise",
+    "GaussianNoise",
+    "NoiseModel",
+    "PoissonGaussianNoise",
+    "build_noise_model",
+    "check_kernel",
+    "conjugate_gradient",
+    "data_consistency",
+    "from_config",
+    "label_of",
+]
