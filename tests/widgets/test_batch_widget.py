@@ -122,11 +122,14 @@ def test_bad_requests_are_one_notification(viewer, widget, notices, tmp_path):
     widget.layers.value = ["a"]
     widget.model_file.value = ""
     widget.apply_layers.clicked.emit()
+    widget.model_source.value = "trained"  # no Noise2Inpaint widget, so no model there
+    widget.apply_layers.clicked.emit()
     assert [n.message for n in notices] == [
         "Choose one or more image layers first.",
         "Choose an input folder first.",
         f"{tmp_path} matches no image file (.tif, .tiff, .png, .jpg, .jpeg).",
-        "Choose a model file, or train a model in the Noise2Inpaint widget.",
+        "Choose a model file first.",
+        "The Noise2Inpaint widget has no model yet: train or load one there first.",
     ]
     assert not widget.job.running and list(tmp_path.iterdir()) == []
 
@@ -150,16 +153,38 @@ def test_stop_keeps_the_layers_done_and_skips_the_rest(qtbot, viewer, widget, no
     assert notices == []
 
 
-def test_without_a_model_file_the_trained_widget_model_is_used(
+def test_the_noise2inpaint_widget_model_is_an_explicit_choice(
     qtbot, viewer, train_widget, model_path, notices
 ):
     from napari_noise2inpaint import load_model
 
-    train_widget.model = load_model(model_path)  # as after a training in that widget
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, WIDGET)
+    assert widget.model_source.value == "builtin"  # not the training widget's model unasked
+    train_widget.model = load_model(model_path)  # as after a training in that widget
+    widget.model_source.value = "trained"
+    assert widget.model_file.native.isHidden()
     viewer.add_image(noisy((32, 32), 1), name="a")
     widget.layers.value = ["a"]
     widget.apply_layers.clicked.emit()
     qtbot.waitUntil(lambda: "a (N2I, 2 steps)" in viewer.layers, timeout=TIMEOUT_MS)
     idle(qtbot, widget)
+    assert notices == []
+
+
+def test_the_built_in_prior_is_a_choice(qtbot, viewer, notices):
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, WIDGET)
+    assert ("built-in prior", "builtin") in [
+        (widget.model_source.native.itemText(i), widget.model_source.choices[i])
+        for i in range(len(widget.model_source.choices))
+    ]
+    assert widget.model_source.value == "builtin" and widget.model_file.native.isHidden()
+    widget.device.value = "cpu"
+    viewer.add_image(noisy((32, 32), 1), name="a")
+    widget.layers.value = ["a"]
+    widget.apply_layers.clicked.emit()
+    qtbot.waitUntil(
+        lambda: any(layer.name.startswith("a (") for layer in viewer.layers), timeout=TIMEOUT_MS
+    )
+    idle(qtbot, widget)
+    assert [layer.name for layer in viewer.layers] == ["a", "a (N2I, prior)"]
     assert notices == []

@@ -26,16 +26,29 @@ def test_denoise_widget_adds_a_layer(qtbot, viewer, tmp_path, notices):
 def test_denoise_widget_without_model_file(viewer, notices):
     viewer.add_image(noisy((32, 32)))
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Denoise with a trained model")
+    widget.model_source.value = "file"
     widget.model_file.value = ""
     widget.run_button.clicked.emit()
     assert [n.message for n in notices] == ["Choose a model file first."]
+
+
+def test_denoise_widget_offers_the_built_in_prior(qtbot, viewer, notices):
+    viewer.add_image(noisy((32, 32)), name="a")
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Denoise with a trained model")
+    assert widget.model_source.value == "builtin"  # works at once, no file needed
+    assert "method N2I" in widget.card.value and not widget.card.native.isHidden()
+    widget.device.value = "cpu"
+    widget.run_button.clicked.emit()
+    qtbot.waitUntil(lambda: "a (N2I, prior)" in viewer.layers, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=TIMEOUT_MS)
+    assert notices == []
 
 
 def test_a_long_error_in_the_model_card_wraps_and_never_widens_the_dock(
     viewer, tmp_path, monkeypatch
 ):
     from napari_noise2inpaint import InputError
-    from napari_noise2inpaint._widgets import denoise_widget
+    from napari_noise2inpaint._widgets import denoise_widget, model_choice
 
     dock, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Denoise with a trained model")
     width = dock.sizeHint().width()
@@ -44,7 +57,7 @@ def test_a_long_error_in_the_model_card_wraps_and_never_widens_the_dock(
     def refuse(_path):
         raise InputError(message)
 
-    monkeypatch.setattr(denoise_widget, "load_model", refuse)
+    monkeypatch.setattr(model_choice, "load_model", refuse)
     path = tmp_path / "broken.safetensors"
     path.write_bytes(b"not a model")
     widget.model_file.value = path

@@ -141,6 +141,7 @@ def test_denoise_widget_shows_the_model_card(viewer, tmp_path):
     path = tmp_path / "m.safetensors"
     save_model(train(noisy((32, 32)), config), path)
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Denoise with a trained model")
+    widget.model_source.value = "file"  # the built-in prior's card is shown before
     assert not widget.card.visible
 
     widget.model_file.value = path

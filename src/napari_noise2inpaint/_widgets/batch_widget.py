@@ -1,7 +1,7 @@
 """The "Batch and trust" widget: a model applied to several layers or a folder, with checks.
 
-The model is a chosen model file or, without one, the model of the docked Noise2Inpaint
-training widget.
+The model is chosen explicitly: the built-in prior, a model file, or the model of the
+Noise2Inpaint training widget (trained or loaded there).
 
 - **Apply to layers**: the chosen Image layers, one after the other, each into a new layer
   "<name> (N2I, ...)", with "<name> (N2I uncertainty)" and "<name> (N2I residual)" on request
@@ -31,7 +31,7 @@ from napari.layers import Image
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import QSizePolicy
 
-from napari_noise2inpaint import InputError, TrainedModel, available_devices, load_model
+from napari_noise2inpaint import InputError, available_devices
 from napari_noise2inpaint.batch import collect_inputs
 from napari_noise2inpaint.uncertainty import DEFAULT_MASKS
 
@@ -39,8 +39,11 @@ from . import model_info
 from .batch_runs import folder_run, report_run, stoppable_layers_run
 from .fields import image_combo
 from .jobs import Job, error_message
+from .model_choice import ModelChoice
 from .progress_panel import ProgressPanel
 from .snapshot import LayerSnapshot, contrast_limits
+from .tooltips import BATCH_TOOLTIPS, apply_tooltips
+from .units_notice import say_units_once
 
 DEFAULT_OUT = "N2I"
 
@@ -53,14 +56,14 @@ def _wrapping_label(label: str) -> Label:
     return widget
 
 
-def _chosen_path(edit: FileEdit) -> Path | None:
-    """Return the path in a FileEdit, or None when it is empty."""
+def _folder(edit: FileEdit) -> Path | None:
+    """Return the folder in a FileEdit, or None when it is empty."""
     text = str(edit.value).strip()
     return None if text in ("", ".") else Path(text)
 
 
 class BatchWidget(Container):
-    """Apply a saved model to several layers or a folder; uncertainty, residual, noise report.
+    """Apply a model to several layers or a folder; uncertainty, residual, noise report.
 
     Parameters
     ----------
@@ -70,19 +73,18 @@ class BatchWidget(Container):
 
     def __init__(self, napari_viewer):
         self.viewer = napari_viewer
+        say_units_once(napari_viewer)
         self.job = Job()
-        self.model_file = FileEdit(label="model file", mode="r", filter="*.safetensors *.zip")
-        self.model_file.tooltip = "Empty: the model trained in the Noise2Inpaint widget."
+        self.model_choice = ModelChoice(napari_viewer, trained=True)
+        self.model_source, self.model_file = self.model_choice.widgets
         self.layers = Select(label="layers", choices=self._image_names)
         self.uncertainty = CheckBox(text="uncertainty layer", value=False)
         self.masks = SpinBox(label="masks", min=2, max=64, value=DEFAULT_MASKS)
-        self.masks.tooltip = "Masks for the uncertainty: each costs one more forward pass."
         self.residual = CheckBox(text="residual layer and check", value=False)
         self.device = ComboBox(label="device", choices=["auto", *available_devices()])
         self.apply_layers = PushButton(text="Apply to layers")
         self.in_folder = FileEdit(label="input folder", mode="d")
         self.out_folder = FileEdit(label="output folder", mode="d")
-        self.out_folder.tooltip = f"Empty: a folder {DEFAULT_OUT!r} inside the input folder."
         self.apply_folder = PushButton(text="Apply to folder")
         self.stop_button = PushButton(text="Stop", enabled=False)
         self.verdict = _wrapping_label("residual")
@@ -92,13 +94,15 @@ class BatchWidget(Container):
         self.panel = ProgressPanel()
         super().__init__(
             widgets=[
-                self.model_file, self.layers, self.uncertainty, self.masks, self.residual,
-                self.device, self.apply_layers, self.in_folder, self.out_folder,
+                self.model_source, self.model_file, self.layers, self.uncertainty,
+                self.masks, self.residual, self.device, self.apply_layers, self.in_folder,
+                self.out_folder,
                 self.apply_folder, self.stop_button, self.verdict, self.report_layer,
                 self.report_button, self.report,
             ]
         )  # fmt: skip
         self.native.layout().addWidget(self.panel)
+        apply_tooltips(self, BATCH_TOOLTIPS)
         self.apply_layers.changed.connect(self.run_layers)
         self.apply_folder.changed.connect(self.run_folder)
         self.report_button.changed.connect(self.run_report)
@@ -140,11 +144,11 @@ class BatchWidget(Container):
         """Denoise every image of the input folder into the output folder, in a worker."""
         try:
             self._check_idle()
-            folder = _chosen_path(self.in_folder)
+            folder = _folder(self.in_folder)
             if folder is None or not folder.is_dir():
                 raise InputError("Choose an input folder first.")
             files = collect_inputs(folder)
-            out = _chosen_path(self.out_folder) or folder / DEFAULT_OUT
+            out = _folder(self.out_folder) or folder / DEFAULT_OUT
             if not out.parent.is_dir():
                 raise InputError(f"Cannot write into {out}: {out.parent} does not exist.")
             model = self._model()
@@ -187,14 +191,8 @@ class BatchWidget(Container):
             raise InputError("Wait until the current run has finished, or press Stop.")
 
     def _model(self):
-        """Load the chosen model file, or else take the docked training widget's model."""
-        path = _chosen_path(self.model_file)
-        if path is not None and not path.is_dir():
-            return load_model(path)
-        for widget in self.viewer.window.dock_widgets.values():
-            if isinstance(getattr(widget, "model", None), TrainedModel):
-                return widget.model
-        raise InputError("Choose a model file, or train a model in the Noise2Inpaint widget.")
+        """Return the chosen model: the built-in prior, a model file or the trained one."""
+        return self.model_choice.model()
 
     def _start(self, func, *args, doing, on_yield, on_return, device="cpu", **kwargs) -> None:
         self.job = Job()

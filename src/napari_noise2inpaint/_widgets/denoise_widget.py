@@ -1,28 +1,29 @@
-"""The "Denoise with a trained model" widget: model file + Image layer -> new layer."""
+"""The "Denoise with a trained model" widget: the built-in prior or a model file + Image layer."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton
+from magicgui.widgets import ComboBox, Container, Label, PushButton
 from napari.utils.notifications import show_error
 from qtpy.QtWidgets import QSizePolicy
 
-from napari_noise2inpaint import InputError, available_devices, load_model
+from napari_noise2inpaint import InputError, available_devices
 
 from . import model_info
 from .denoising import start_denoise
 from .fields import image_combo
 from .jobs import Job, error_message
+from .model_choice import FILE, ModelChoice, chosen_path
 from .progress_panel import ProgressPanel
 from .snapshot import LayerSnapshot
+from .tooltips import DENOISE_TOOLTIPS, apply_tooltips
+from .units_notice import say_units_once
 
 #: Longest card text shown; longer texts (an error) are cut, the whole text is the tooltip.
 CARD_CHARS = 400
 
 
 class DenoiseWidget(Container):
-    """Denoise an Image layer with a saved model; the result is added as a new layer.
+    """Denoise an Image layer with the built-in prior or a saved model, into a new layer.
 
     Parameters
     ----------
@@ -32,8 +33,10 @@ class DenoiseWidget(Container):
 
     def __init__(self, napari_viewer):
         self.viewer = napari_viewer
+        say_units_once(napari_viewer)
         self.job = Job()
-        self.model_file = FileEdit(label="model file", mode="r", filter="*.safetensors *.zip")
+        self.model_choice = ModelChoice(napari_viewer)
+        self.model_source, self.model_file = self.model_choice.widgets
         self.card = Label(label="model")
         self.card.visible = False
         # a long text (an error about a path) wraps and never widens the dock
@@ -44,13 +47,19 @@ class DenoiseWidget(Container):
         self.run_button = PushButton(text="Denoise")
         self.panel = ProgressPanel()
         super().__init__(
-            widgets=[self.model_file, self.card, self.image, self.device, self.run_button]
-        )
+            widgets=[
+                self.model_source, self.model_file, self.card, self.image, self.device,
+                self.run_button,
+            ]
+        )  # fmt: skip
         self.native.layout().addWidget(self.panel)
+        apply_tooltips(self, DENOISE_TOOLTIPS)
         self.run_button.changed.connect(self.run)
+        self.model_source.changed.connect(self._show_card)
         self.model_file.changed.connect(self._show_card)
         self.native.destroyed.connect(self.job.close)
         self.reset_choices()
+        self._show_card()
 
     def run(self) -> None:
         """Load the model, copy the selected layer and denoise it in a worker."""
@@ -82,14 +91,12 @@ class DenoiseWidget(Container):
         self.run_button.enabled = True
 
     def _model(self):
-        """Load the chosen model file (read again each time: it may have been rewritten)."""
-        if Path(self.model_file.value).is_dir():  # an empty FileEdit holds a folder
-            raise InputError("Choose a model file first.")
-        return load_model(self.model_file.value)
+        """Return the chosen model (a model file is read again: it may have been rewritten)."""
+        return self.model_choice.model()
 
     def _show_card(self, *_args) -> None:
-        """Show the model card of the chosen file, or why it cannot be read."""
-        if Path(self.model_file.value).is_dir():
+        """Show the model card of the chosen model, or why it cannot be read."""
+        if self.model_source.value == FILE and chosen_path(self.model_file) is None:
             self.card.visible = False
             return
         try:

@@ -53,7 +53,7 @@ class TrainFields:
         self.length_unit = ComboBox(label="train for", choices=["steps", "epochs"], value="steps")
         self.length = FloatSpinBox(label="length", min=0.01, max=1e6, step=10, value=defaults.steps)
         self.time_limit = FloatSpinBox(
-            label="time limit (min, 0 = none)",
+            label="time limit (min)",
             min=0,
             max=1e5,
             step=1,

@@ -85,7 +85,9 @@ class LossPlot(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.canvas = _Canvas(self)
         self.label = QLabel("")
+        # two fixed lines: new text never re-lays out the dock, and fits a narrow one
         self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.label.setFixedHeight(2 * self.label.fontMetrics().lineSpacing() + 2)
         layout.addWidget(self.canvas)
         layout.addWidget(self.label)
         self.clear()
@@ -108,6 +110,6 @@ class LossPlot(QWidget):
     def redraw(self) -> None:
         """Show the latest losses and repaint the curves (call about once a second)."""
         if self.steps:
-            val = f", validation (orange) {self.val_losses[-1]:.4g}" if self.val_losses else ""
+            val = f"\nvalidation loss (orange) {self.val_losses[-1]:.4g}" if self.val_losses else ""
             self.label.setText(f"Step {self.steps[-1]}: loss (blue) {self.losses[-1]:.4g}{val}")
         self.canvas.update()

@@ -7,7 +7,7 @@ from qtpy.QtWidgets import QFileDialog
 
 from napari_noise2inpaint import InputError, load_model, save_model
 
-from . import model_info
+from . import model_choice, model_info
 from .jobs import error_message
 from .runs import State
 
@@ -18,14 +18,33 @@ LOAD_FILTER = "Noise2Inpaint model or BioImage package (*.safetensors *.zip);;Al
 class ModelFileActions:
     """Save, load and export the current model.
 
-    The widget provides ``model``, ``summary``, ``fields``, ``viewer``, ``_idle``,
-    ``_new_job``, ``_set_state`` and ``_end_job``.
+    The widget provides ``summary``, ``fields``, ``viewer``, ``_idle``, ``_new_job``,
+    ``_set_state`` and ``_end_job``.
     """
 
+    _model = None
+    #: The model that "Denoise now" last used (the starting model when there is no other).
+    used_model = None
+
+    @property
+    def model(self):
+        """The current model (trained or loaded), offered to the other widgets too."""
+        return self._model
+
+    @model.setter
+    def model(self, model) -> None:
+        self._model = model
+        model_choice.publish(self.viewer, model)
+
+    @property
+    def savable_model(self):
+        """What Save and Export write: the current model, else the one Denoise now used."""
+        return self._model if self._model is not None else self.used_model
+
     def save(self, path: str) -> None:
-        """Write the current model to ``path`` (a ``.safetensors`` file)."""
+        """Write :attr:`savable_model` to ``path`` (a ``.safetensors`` file)."""
         try:
-            save_model(self.model, path)
+            save_model(self.savable_model, path)
         except (InputError, OSError) as exc:
             show_error(error_message(exc, "saving the model"))
             return
@@ -43,21 +62,22 @@ class ModelFileActions:
         show_info(f"Model loaded from {path}.")
 
     def export(self, path: str) -> None:
-        """Export the current model to ``path`` (a BioImage Model Zoo ``.zip``) in a worker.
+        """Export :attr:`savable_model` to ``path`` (a BioImage Model Zoo ``.zip``) in a worker.
 
         The plane of the selected layer in view is the package's example image.
         """
-        if self.model is None:
+        model = self.savable_model
+        if model is None:
             show_error("No model yet: train one or load a model file first.")
             return
         if not self._idle():
             return
-        axis = self.model.config.channel_axis
+        axis = model.config.channel_axis
         image = model_info.plane_in_view(self.fields.image.value, self.viewer, axis)
         self._set_state(State.EXPORTING)
         self._new_job().start(
             model_info.export_job,
-            self.model,
+            model,
             path,
             image,
             doing="exporting the model",

@@ -46,6 +46,68 @@ NOISE_TOOLTIPS = {
     "region": "A Shapes layer with a rectangle on background, where the noise is measured.",
 }
 
+BUTTON_TOOLTIPS = {
+    "denoise_button": (
+        "Denoise the chosen image at once, without training: with the current model, or else "
+        "with the model chosen under 'start from'. The result is a new layer."
+    ),
+    "train_button": (
+        "Train the network on the chosen image, then denoise it into a new layer. The live "
+        "preview and the loss curve show how training goes."
+    ),
+    "stop_button": (
+        "Stop training now: the network trained so far is kept and denoises the image. "
+        "During denoising, Stop cancels it."
+    ),
+    "save_button": (
+        "Save the current model to a file: the trained or loaded one, or else the one "
+        "Denoise now used (for example the built-in prior)."
+    ),
+    "load_button": "Open a saved model file (.safetensors or BioImage Model Zoo .zip).",
+    "export_button": (
+        "Save the current model as a BioImage Model Zoo package (.zip), with the image in "
+        "view as its example, to share it or use it in other programs."
+    ),
+    "advanced": "More settings: the method, the network size, the noise model and the device.",
+}
+
+DENOISE_TOOLTIPS = {
+    "model_source": (
+        "The model that denoises: the built-in prior (trained on many noisy images, works "
+        "at once) or a model file you saved."
+    ),
+    "model_file": "The saved model (.safetensors or BioImage Model Zoo .zip) to denoise with.",
+    "image": "The image layer to denoise. It is copied: the layer itself is never changed.",
+    "device": "Where to compute: auto picks a GPU when there is one.",
+    "run_button": "Denoise the chosen image with the chosen model into a new layer.",
+}
+
+BATCH_TOOLTIPS = {
+    "model_source": (
+        "The model that denoises: the built-in prior (works at once), a model file you "
+        "saved, or the model of the Noise2Inpaint widget (trained or loaded there)."
+    ),
+    "model_file": "The saved model (.safetensors or BioImage Model Zoo .zip) to denoise with.",
+    "layers": "The image layers to denoise, one after the other; each gets a new layer.",
+    "uncertainty": (
+        "Also add a layer showing where the result is unsure (bright = less sure). "
+        "Takes a few times longer."
+    ),
+    "masks": "Masks for the uncertainty: each costs one more pass of the network.",
+    "residual": (
+        "Also add the removed noise (input minus result) as a layer, and check that it looks "
+        "like noise only, without traces of the structures."
+    ),
+    "device": "Where to compute: auto picks a GPU when there is one.",
+    "apply_layers": "Denoise the chosen layers into new layers.",
+    "in_folder": "A folder of images (TIFF, PNG, JPEG) to denoise; the images are not changed.",
+    "out_folder": "Where the denoised TIFFs go. Empty: a folder 'N2I' inside the input folder.",
+    "apply_folder": "Denoise every image of the input folder into the output folder.",
+    "stop_button": "Stop the run: results already finished are kept.",
+    "report_layer": "The image layer whose noise is measured.",
+    "report_button": "Measure the noise of the chosen layer and say which noise model suits it.",
+}
+
 
 def apply_tooltips(owner, tooltips: dict[str, str]) -> None:
     """Set the tooltip of each of ``owner``'s fields named in ``tooltips``."""
