@@ -5,19 +5,12 @@ from __future__ import annotations
 import time
 
 from napari.utils.notifications import show_error, show_info
-from qtpy.QtCore import QEvent, Qt
-from qtpy.QtWidgets import (
-    QGridLayout,
-    QPushButton,
-    QScrollArea,
-    QVBoxLayout,
-    QWidget,
-)
-from superqt import QCollapsible
+from qtpy.QtCore import QEvent
+from qtpy.QtWidgets import QWidget
 
 from napari_noise2inpaint import InputError, PreviewSource, PreviewUpdate
 
-from . import model_info
+from . import model_info, train_layout
 from .denoising import add_result, start_denoise
 from .fields import TrainFields
 from .jobs import Job, error_message
@@ -27,6 +20,7 @@ from .preview import current_plane, current_slab, data_index, show_preview
 from .progress_panel import ProgressPanel
 from .runs import Phase, PhaseChange, Progress, RunClock, State, Trained, train_run
 from .snapshot import LayerSnapshot
+from .units_notice import say_units_once
 
 #: Largest fraction of the training time that live previews may take.
 PREVIEW_BUDGET = 0.1
@@ -49,6 +43,7 @@ class TrainWidget(ModelFileActions, QWidget):
     def __init__(self, napari_viewer):
         super().__init__()
         self.viewer = napari_viewer
+        say_units_once(napari_viewer)
         self.model = None
         self.config = None
         self.state = State.IDLE
@@ -63,53 +58,11 @@ class TrainWidget(ModelFileActions, QWidget):
         self.panel = ProgressPanel()
         self.summary = model_info.ModelSummary()
         self.noise_label, self.card_label = self.summary.noise, self.summary.card
-        self._make_buttons()
-        self._lay_out()
+        train_layout.make_buttons(self)
+        train_layout.lay_out(self)
         self.fields.start_from.changed.connect(self._set_state)
         self.reset_choices()
         self._set_state(State.IDLE)
-
-    def _make_buttons(self) -> None:
-        actions = {
-            "train_button": ("Train", self.train),
-            "stop_button": ("Stop", self.stop),
-            "denoise_button": ("Denoise now", self.denoise),
-            "save_button": ("Save model...", self._ask_save),
-            "load_button": ("Load model...", self._ask_load),
-            "export_button": ("Export to BioImage Model Zoo...", self._ask_export),
-        }
-        for name, (text, slot) in actions.items():
-            button = QPushButton(text)
-            button.clicked.connect(lambda *_, slot=slot: slot())
-            setattr(self, name, button)
-
-    def _lay_out(self) -> None:
-        """Everything inside a vertical scroll area, so that the dock never outgrows a screen."""
-        advanced = QCollapsible("Advanced")
-        advanced.addWidget(self.fields.advanced.native)
-        buttons = QGridLayout()
-        buttons.addWidget(self.denoise_button, 0, 0, 1, 2)
-        buttons.addWidget(self.train_button, 1, 0)
-        buttons.addWidget(self.stop_button, 1, 1)
-        buttons.addWidget(self.save_button, 2, 0)
-        buttons.addWidget(self.load_button, 2, 1)
-        buttons.addWidget(self.export_button, 3, 0, 1, 2)
-        contents = QWidget()
-        layout = QVBoxLayout(contents)
-        layout.addWidget(self.fields.basic.native)
-        layout.addWidget(advanced)
-        layout.addLayout(buttons)
-        layout.addWidget(self.panel)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.plot)
-        layout.addStretch()
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.scroll.setWidget(contents)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(self.scroll)
 
     # -- napari hooks ------------------------------------------------------------------
     def reset_choices(self, *_args) -> None:
@@ -184,7 +137,7 @@ class TrainWidget(ModelFileActions, QWidget):
         except (InputError, OSError) as exc:
             show_error(error_message(exc, "loading the model"))
             return
-        self.snapshot = snapshot
+        self.snapshot, self.used_model = snapshot, model
         self._set_state(State.DENOISING)
         suffix = model_info.result_suffix(model)
         start_denoise(
@@ -211,7 +164,7 @@ class TrainWidget(ModelFileActions, QWidget):
         elif isinstance(event, PreviewUpdate):
             show_preview(self.viewer, self.snapshot, event.image, self._current_channel())
         elif isinstance(event, PhaseChange) and event.phase.value != self.panel.phase:
-            self.panel.start(event.phase.value, self.panel.bar.value() / 1000)
+            self.panel.next_phase(event.phase.value)
             if event.phase is Phase.DENOISING:
                 self._set_state(State.DENOISING)
         elif isinstance(event, Trained):
@@ -320,5 +273,5 @@ class TrainWidget(ModelFileActions, QWidget):
             "Denoise now (current model)" if has_model else f"Denoise now ({start})"
         )
         for button in (self.save_button, self.export_button):
-            button.setEnabled(idle and has_model)
+            button.setEnabled(idle and self.savable_model is not None)
         self.load_button.setEnabled(idle)
