@@ -118,6 +118,11 @@ def test_symlink_loops_as_input_or_in_a_folder_are_one_line(model, plate, tmp_pa
     captured = capsys.readouterr()
     assert captured.err.count("symbolic link loop") == 2 and "Traceback" not in captured.err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["well0.tif", "well1.tif"]
+    os.symlink("loop_z.zarr", tmp_path / "loop_z.zarr")  # a link to itself
+    for out in ("loop_a.tif", "loop_z.zarr"):  # a link at the output path is an existing file
+        assert run("denoise", plate / "well0.tif", "--model", model, "--out", tmp_path / out) == 2
+        assert "already exists" in one_error_line(capsys)
+    assert os.readlink(tmp_path / "loop_a.tif") == "loop_b.tif"
 
 
 @pytest.fixture

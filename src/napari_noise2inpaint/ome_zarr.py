@@ -13,6 +13,7 @@ import tifffile
 import zarr
 
 from .errors import InputError
+from .files import missing_reason
 from .memory import check_tiff_header
 
 NGFF_VERSION = "0.4"
@@ -75,7 +76,7 @@ def open_lazy(source) -> LazyImage:
         return LazyImage(da.from_array(source, chunks=getattr(source, "chunks", "auto")))
     path = Path(source)
     if not path.exists():
-        raise InputError(f"{path} does not exist.")
+        raise InputError(f"{path} {missing_reason(path)}.")
     if path.is_dir():
         return _open_zarr(path)
     if path.suffix.lower() in TIFF_SUFFIXES:

@@ -22,6 +22,7 @@ from napari_noise2inpaint.loading import load_model
 from napari_noise2inpaint.ome_zarr import is_zarr_path
 from napari_noise2inpaint.uncertainty import (
     DEFAULT_MASKS,
+    MAX_MASKS,
     check_masks,
     iter_denoise_with_uncertainty,
 )
@@ -45,7 +46,8 @@ def add_batch_options(denoise: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--skip-existing",
         action="store_true",
-        help="skip inputs whose result is already in the --out folder (resume a batch)",
+        help="skip inputs whose result is already in the --out folder (resume a batch); "
+        "without it, existing results need --overwrite",
     )
     group.add_argument(
         "--uncertainty",
@@ -55,7 +57,10 @@ def add_batch_options(denoise: argparse.ArgumentParser) -> None:
         "(<name>_uncertainty.tif)",
     )
     group.add_argument(
-        "--masks", type=integer, default=DEFAULT_MASKS, help="masks for --uncertainty"
+        "--masks",
+        type=integer,
+        default=DEFAULT_MASKS,
+        help=f"masks for --uncertainty (2 to {MAX_MASKS})",
     )
 
 

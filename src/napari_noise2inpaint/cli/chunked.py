@@ -64,7 +64,7 @@ def run_denoise_chunked(args: argparse.Namespace, model: TrainedModel) -> int:
             raise InputError(
                 f"--out {out}: chunked denoising writes OME-Zarr; use a name ending .zarr."
             )
-        if out.exists():
+        if os.path.lexists(out):
             raise InputError(f"--out {out} already exists; an OME-Zarr store is never replaced.")
         check_output(out, [Path(args.image), Path(args.model)])
         return _denoise_source(args, model, source, out)

@@ -45,7 +45,7 @@ def check_output(
         raise InputError(f"Cannot write {out}: folder {out.parent} does not exist.")
     if out.exists() and not out.is_file():
         raise InputError(f"{flag} {out} is not a regular file; choose another output path.")
-    if out.exists() and not overwrite:
+    if os.path.lexists(out) and not overwrite:  # a broken link or a link loop too
         raise InputError(f"{flag} {out} already exists; add --overwrite to replace it.")
     try:
         with tempfile.TemporaryFile(dir=out.parent):
