@@ -58,18 +58,17 @@ def start_denoise(
     )
 
 
-def add_result(viewer, snapshot: LayerSnapshot, result, suffix: str) -> None:
-    """Add a denoised ``(image, contrast_limits)`` placed like the input; drop the preview."""
+def add_result(viewer, snapshot: LayerSnapshot, result, suffix: str, preview=None) -> None:
+    """Add a denoised ``(image, contrast_limits)`` placed like the input, as a new layer.
+
+    ``preview`` (a :class:`~.preview.RunPreview`), when given, is ended and its layer removed.
+    No other layer is touched: the input may have been renamed or removed meanwhile, and a
+    layer that already has the result's name keeps it (napari numbers the new one).
+    """
     image, limits = result
-    remove_preview(viewer, snapshot)
+    if preview is not None:
+        preview.remove()
     viewer.add_image(image, **snapshot.layer_kwargs(suffix, contrast_limits=limits))
-
-
-def remove_preview(viewer, snapshot: LayerSnapshot) -> None:
-    """Remove the live preview layer of ``snapshot`` (once the result is there)."""
-    name = f"{snapshot.name} (N2I preview)"
-    if name in viewer.layers:
-        viewer.layers.remove(name)
 
 
 def chunked_denoise_job(model, data, target, channel_axis: int | None, device: str):
@@ -96,7 +95,6 @@ def _start_chunked(viewer, job, snapshot, model, device, suffix, panel, on_done)
         show_error(error_message(exc, "preparing the output"))
         on_done()
         return
-    remove_preview(viewer, snapshot)
     layer = viewer.add_image(
         da.from_zarr(target),
         **snapshot.layer_kwargs(

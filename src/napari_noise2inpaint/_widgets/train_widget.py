@@ -16,7 +16,7 @@ from .fields import TrainFields
 from .jobs import Job, error_message
 from .loss_plot import LossPlot
 from .model_actions import ModelFileActions
-from .preview import current_plane, current_slab, data_index, show_preview
+from .preview import RunPreview
 from .progress_panel import ProgressPanel
 from .runs import Phase, PhaseChange, Progress, RunClock, State, Trained, train_run
 from .snapshot import LayerSnapshot
@@ -50,6 +50,7 @@ class TrainWidget(ModelFileActions, QWidget):
         self.job = Job()
         self.snapshot: LayerSnapshot | None = None
         self.preview: PreviewSource | None = None
+        self.run_preview: RunPreview | None = None
         self._suffix = "N2I"
         self._lazy_next = None  # the model that denoises a lazy layer once training has ended
         self._last_plot = 0.0
@@ -91,6 +92,9 @@ class TrainWidget(ModelFileActions, QWidget):
             return
         self.config, self.snapshot = config, snapshot
         self.preview = PreviewSource(self.preview_interval_s, budget=PREVIEW_BUDGET)
+        self.run_preview = RunPreview(
+            self.viewer, snapshot, self.preview, config.channel_axis, config.spatial_dims
+        )
         job = self._new_job()
         job.on_close.append(self._stop_following_dims)
         self._follow_dims()
@@ -162,7 +166,7 @@ class TrainWidget(ModelFileActions, QWidget):
                 self._last_plot = now
                 self.plot.redraw()
         elif isinstance(event, PreviewUpdate):
-            show_preview(self.viewer, self.snapshot, event.image, self._current_channel())
+            self.run_preview.show(event.image)
         elif isinstance(event, PhaseChange) and event.phase.value != self.panel.phase:
             self.panel.next_phase(event.phase.value)
             if event.phase is Phase.DENOISING:
@@ -203,12 +207,13 @@ class TrainWidget(ModelFileActions, QWidget):
 
     def _on_run_result(self, result) -> None:
         if result is not None:
-            add_result(self.viewer, self.snapshot, result, self._suffix)
+            add_result(self.viewer, self.snapshot, result, self._suffix, self.run_preview)
 
     def _on_run_done(self) -> None:
         self._stop_following_dims()
         self.plot.redraw()
         self.panel.finish()
+        self.run_preview.remove()  # not replaced by a result: the run failed, or is lazy
         model, self._lazy_next = self._lazy_next, None
         if model is None or self.job.closed:
             self._end_job()
@@ -248,17 +253,7 @@ class TrainWidget(ModelFileActions, QWidget):
 
     def _follow_dims(self, *_args) -> None:
         """Give the training thread the plane the user is looking at (a slab around it in 3D)."""
-        index = data_index(self.snapshot, self.viewer.dims.point)
-        axis = self.config.channel_axis
-        if self.config.spatial_dims == 3:
-            slab_depth = self.preview.slab_depth
-            self.preview.set_plane(*current_slab(self.snapshot, index, axis, slab_depth))
-        else:
-            self.preview.set_plane(current_plane(self.snapshot, index, axis))
-
-    def _current_channel(self) -> int:
-        axis = self.config.channel_axis
-        return 0 if axis is None else data_index(self.snapshot, self.viewer.dims.point)[axis]
+        self.run_preview.follow()
 
     def _set_state(self, state: State | object = None) -> None:
         """Enable the buttons that make sense in ``state`` (default: the current one)."""
