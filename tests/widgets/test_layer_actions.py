@@ -14,7 +14,7 @@ import textwrap
 import numpy as np
 import pytest
 from napari.utils.notifications import NotificationSeverity
-from widget_helpers import PLUGIN, TIMEOUT_MS, noisy, result_layer, wait_idle
+from widget_helpers import PLUGIN, TIMEOUT_MS, noisy, result_layer, result_names, wait_idle
 
 from napari_noise2inpaint import PreviewUpdate
 from napari_noise2inpaint._widgets.train_widget import State
@@ -271,3 +271,27 @@ def test_closing_the_viewer_during_training_lets_the_process_exit_cleanly(tmp_pa
     assert done.returncode == 0, done.stderr[-3000:]
     assert "closed cleanly" in done.stdout
     assert "Traceback" not in done.stderr and "Error" not in done.stderr, done.stderr[-3000:]
+
+
+def test_lazy_training_while_its_input_and_result_go_away(
+    qtbot, viewer, train_widget, notices, monkeypatch
+):
+    import dask.array as da
+
+    from napari_noise2inpaint._widgets import snapshot
+
+    monkeypatch.setattr(snapshot, "LAZY_BYTES", 0)  # this small dask layer counts as large
+    data = noisy((4, 48, 40), seed=3)
+    viewer.add_image(da.from_array(data, chunks=(1, 24, 40)), name="lazy")
+    train_widget.reset_choices()
+    train_widget.fields.length.value = 3
+    train_widget.train_button.click()
+    viewer.layers.remove("lazy")  # during training
+    qtbot.waitUntil(lambda: bool(result_names(viewer, "lazy")), timeout=TIMEOUT_MS)
+    assert train_widget.state is State.DENOISING  # chunk by chunk, into a layer shown at once
+    viewer.layers.remove(result_layer(viewer, "lazy"))
+    wait_idle(qtbot, train_widget)
+
+    assert result_names(viewer, "lazy") == []
+    assert [n.message for n in notices if "chunk by chunk" not in n.message] == []
+    assert rows_match_layers(viewer)
