@@ -14,7 +14,8 @@ LOSSES = ("mse", "l1l2")
 HOLE_FILLS = ("zero", "neighbour")
 INFERENCE_OUTPUTS = ("z", "x", "masks")
 KEEP_WEIGHTS = ("best", "last")
-NOISE_MODELS = ("gaussian", "poisson_gaussian", "correlated")
+NOISE_MODELS = ("gaussian", "poisson_gaussian", "correlated", "auto")
+NORMALISATIONS = ("dataset", "per_image")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "float32", "bfloat16")
 SPATIAL_DIMS = (2, 3)
@@ -26,6 +27,7 @@ CHOICES = {
     "inference_output": INFERENCE_OUTPUTS,
     "keep_weights": KEEP_WEIGHTS,
     "noise_model": NOISE_MODELS,
+    "normalisation": NORMALISATIONS,
     "device": DEVICES,
     "precision": PRECISIONS,
     "spatial_dims": SPATIAL_DIMS,
@@ -99,9 +101,11 @@ class Noise2InpaintConfig:
         pixels as data, or x averaged over ``inference_masks`` random masks.
     inference_masks : int
         Number of random masks averaged when ``inference_output == "masks"``.
-    noise_model : {"gaussian", "poisson_gaussian", "correlated"}
+    noise_model : {"gaussian", "poisson_gaussian", "correlated", "auto"}
         Noise statistics of the data-fidelity term: white Gaussian, signal-dependent
-        ``var = gain * x + offset``, or stationary correlated Gaussian.
+        ``var = gain * x + offset``, stationary correlated Gaussian, or "auto": estimated from
+        each image when it is denoised (models with ``normalisation="per_image"``, such as
+        the built-in prior; see :mod:`napari_noise2inpaint.noise`).
     noise_gain, noise_offset : float or None
         Poisson-Gaussian parameters in intensity units (variance = gain * intensity + offset);
         estimated from the training data when None.
@@ -116,6 +120,12 @@ class Noise2InpaintConfig:
         rescale mu when denoising data with another noise level.
     cg_iterations : int
         Conjugate gradient iterations of the correlated data-consistency step.
+    normalisation : {"dataset", "per_image"}
+        "dataset": images are normalised with the training data's mean and std, and the data
+        term weighs white and Poisson-Gaussian noise relative to the noise at the mean.
+        "per_image" (the built-in prior and models adapted from it): each plane is normalised
+        by its own mean and std, and the data term weighs pixels by their absolute inverse
+        noise variance, so noisier images lean more on the regulariser.
     channel_axis : int or None
         Axis of the training data holding channels; every other leading axis is a stack of planes.
     seed : int
@@ -161,6 +171,7 @@ class Noise2InpaintConfig:
     noise_region: list[int] | None = None
     noise_sigma: float | None = None
     cg_iterations: int = 10
+    normalisation: str = "dataset"
     channel_axis: int | None = None
     seed: int = 0
     device: str = "auto"

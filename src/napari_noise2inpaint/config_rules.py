@@ -119,6 +119,10 @@ def _check_patches(config: Any) -> None:
             f"of rho {config.rho}, so its loss set would often be empty; use larger patches "
             "or a larger rho."
         )
+    if config.noise_model == "auto" and config.normalisation != "per_image":
+        raise InputError(
+            "noise_model 'auto' (estimated from each image) needs normalisation 'per_image'."
+        )
     if config.spatial_dims == 3 and config.noise_model == "correlated":
         raise InputError(
             "The correlated noise model is 2D only; use 2D planes or another noise model."

@@ -11,11 +11,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from . import per_image
 from .data import (
-    broadcast_statistics,
-    channel_statistics,
     check_array,
-    normalise,
     resolve_channel_axis,
     to_planes,
     volume_depth,
@@ -31,6 +29,7 @@ from .unet import memory_format, reflect_pad
 
 if TYPE_CHECKING:
     from .model import TrainedModel
+    from .noise import NoiseModel
 
 DEFAULT_TILE = {"cpu": 1024, "cuda": 2048, "mps": 1024}
 LAZY_HINT = "; denoise it chunk by chunk with denoise_lazy or iter_denoise_chunks"
@@ -61,6 +60,7 @@ def iter_denoise(
     noise_sigma: float | str | None = None,
     tile_depth: int | None = None,
     precision: str | None = None,
+    noise: NoiseModel | None = None,
 ) -> Generator[DenoiseProgress, None, np.ndarray]:
     """Denoise an image or stack, yielding :class:`DenoiseProgress` after each batch of tiles.
 
@@ -88,12 +88,18 @@ def iter_denoise(
     noise_sigma : float or "estimate", optional
         Noise level of ``image`` (intensity units) when it differs from the training data's:
         mu is rescaled by ``(noise_sigma / trained sigma)^2`` (white Gaussian models only).
-        "estimate" measures it from the image.
+        "estimate" measures it from the image. For models that estimate each image's noise
+        (the built-in prior), white Gaussian noise of this std replaces the estimate.
     tile_depth : int, optional
         Tile side in Z for 3D models (default 64 on a CPU, 128 on CUDA).
     precision : {"auto", "float32", "bfloat16"}, optional
         Arithmetic of the network; defaults to the model's ``precision`` (see
         :class:`Noise2InpaintConfig`).
+    noise : NoiseModel, optional
+        The image's noise (intensity units, see :mod:`napari_noise2inpaint.noise`), for
+        models that estimate each image's noise (the built-in prior): known camera gain and
+        offset, or a correlation kernel measured on a background region, instead of the
+        estimate from the image.
 
     Returns
     -------
@@ -103,23 +109,27 @@ def iter_denoise(
     check_denoise_options(**locals())  # the arguments, before anything else is assigned
     image = check_array(_detached(image))
     check_working_memory(8 * image.size, "Denoising this image", LAZY_HINT)  # 2 float32 copies
+    model.config.replace()  # checks a config changed after loading
     model = model.with_precision(precision)
     axis, _ = resolve_channel_axis(image, channel_axis)
     planes, layout = to_planes(image, axis)
-    if model.normalises_each_image:
-        means, stds = channel_statistics(planes)
-    else:
-        means, stds = broadcast_statistics(model.means, model.stds, planes.shape[0])
-    mu_scale = _mu_scale(model, planes, noise_sigma)
-    normalise(planes, means, stds)
+    means, stds = per_image.statistics(model, planes)
+    noises = per_image.plane_noises(model, planes, means, stds, noise, noise_sigma)
+    mu_scale = 1.0 if noises is not None else _mu_scale(model, planes, noise_sigma)
+    planes -= means
+    planes /= stds
     home = next(model.network.parameters()).device
     target = home if device == "keep" else resolve_device(device)
     flat, tiles = _flat_and_tiles(model, planes, image.shape, axis, target, tile_size, tile_depth)
-    result = yield from _denoise_on(model, flat, output, tiles, overlap, target, mu_scale)
+    result = yield from _denoise_on(model, flat, output, tiles, overlap, target, mu_scale, noises)
     result = result.reshape(planes.shape)
-    for channel, mean, std in zip(result, means, stds, strict=True):
-        channel *= std
-        channel += mean
+    result *= stds
+    result += means
+    if not np.isfinite(result).all():
+        raise InputError(
+            "The result has NaN or infinite values: the noise settings are far from this "
+            "image's (check the noise level or model)."
+        )
     return layout.restore(result)
 
 
@@ -143,7 +153,7 @@ def _flat_and_tiles(model, planes, shape, axis, device, tile_size, tile_depth):
     return planes.reshape(-1, *planes.shape[-2:]), (tile_size or DEFAULT_TILE[device.type],) * 2
 
 
-def _denoise_on(model, flat, output, tiles, overlap, device, mu_scale):
+def _denoise_on(model, flat, output, tiles, overlap, device, mu_scale, noises):
     """Denoise on ``device`` (the network goes back afterwards), halving tiles on CUDA OOM."""
     net = model.network
     home = next(net.parameters()).device
@@ -153,7 +163,7 @@ def _denoise_on(model, flat, output, tiles, overlap, device, mu_scale):
             try:
                 return (
                     yield from _denoise_planes(
-                        model, flat, output, tiles, overlap, device, mu_scale
+                        model, flat, output, tiles, overlap, device, mu_scale, noises
                     )
                 )
             except torch.cuda.OutOfMemoryError:
@@ -176,7 +186,7 @@ def _mu_scale(model: TrainedModel, planes: np.ndarray, noise_sigma) -> float:
     return (float(noise_sigma) / trained) ** 2
 
 
-def _denoise_planes(model, flat, output, tiles, overlap, device, mu_scale):
+def _denoise_planes(model, flat, output, tiles, overlap, device, mu_scale, noises):
     """Denoise ``(N, H, W)`` planes or ``(N, D, H, W)`` volumes tile by tile."""
     config = model.config
     output = output or config.inference_output
@@ -195,7 +205,8 @@ def _denoise_planes(model, flat, output, tiles, overlap, device, mu_scale):
         guides = _guides(model, padded, output, rng)
         for start in range(0, len(windows), batch):
             chunk = windows[start : start + batch]
-            _run_chunk(model, padded, guides, chunk, result[index], output, mu_scale)
+            noise = None if noises is None else noises[index]
+            _run_chunk(model, padded, guides, chunk, result[index], output, (mu_scale, noise))
             done += len(chunk)
             yield DenoiseProgress(done, total)
     return result
@@ -245,11 +256,13 @@ def _guides(model, padded, output, rng):
 
 
 @torch.no_grad()
-def _run_chunk(model, padded, guides, chunk: list[_TileWindow], out, output: str, mu_scale) -> None:
+def _run_chunk(model, padded, guides, chunk: list[_TileWindow], out, output: str, dc) -> None:
+    """Denoise tiles of one size together; ``dc`` is ``(mu_scale, noise model or None)``."""
     if len({_size(window) for window in chunk}) > 1:
         for window in chunk:
-            _run_chunk(model, padded, guides, [window], out, output, mu_scale)
+            _run_chunk(model, padded, guides, [window], out, output, dc)
         return
+    mu_scale, noise = dc
     inputs = torch.cat([padded[(..., *window.source)] for window in chunk])
     inputs = inputs.contiguous(memory_format=memory_format(model.config.spatial_dims))
     with autocast(padded.device, model.config.precision):
@@ -260,11 +273,12 @@ def _run_chunk(model, padded, guides, chunk: list[_TileWindow], out, output: str
                     torch.cat([theta[(..., *j.source)] for j in chunk]),
                     torch.cat([x0[(..., *j.source)] for j in chunk]),
                     mu_scale,
+                    noise,
                 )[0].float()
                 for theta, x0 in guides
             ) / len(guides)
         else:
-            x, z = model.network(inputs, mu_scale=mu_scale)
+            x, z = model.network(inputs, mu_scale=mu_scale, noise=noise)
             pred = z if output == "z" else x
     pred = pred.float().cpu().numpy()
     for window, tile in zip(chunk, pred, strict=True):

@@ -59,7 +59,11 @@ class TrainedModel:
     @property
     def normalises_each_image(self) -> bool:
         """Whether images are normalised by their own mean and std (the built-in prior is)."""
-        return self.history.get("normalisation") == "per_image"
+        # model files before 0.4 kept this in the history
+        return (
+            self.config.normalisation == "per_image"
+            or self.history.get("normalisation") == "per_image"
+        )
 
     def denoise(self, image: np.ndarray, **kwargs: Any) -> np.ndarray:
         """Denoise ``image``; see :func:`napari_noise2inpaint.denoise` for the options."""

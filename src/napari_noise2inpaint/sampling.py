@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from .masks import random_partition
+from .noise.batch import BatchNoise
 
 
 @dataclass
@@ -46,6 +47,12 @@ class PatchSampler:
         Source of every random choice; on the planes' device.
     targets : list of torch.Tensor, optional
         Clean planes matching ``planes`` (supervised training).
+    noises : list of noise models, optional
+        The data-consistency model of each plane (normalised units), given to each batch as a
+        :class:`~napari_noise2inpaint.noise.BatchNoise`; None uses the network's own.
+    kernel : numpy.ndarray, optional
+        Autocorrelation kernel of correlated noise: patches are only turned and flipped in
+        ways that leave it unchanged (a 1x5 line of correlation stays along X).
     """
 
     def __init__(
@@ -55,11 +62,15 @@ class PatchSampler:
         n_sets: int | None,
         rng: torch.Generator,
         targets: list[torch.Tensor] | None = None,
+        noises: list | None = None,
+        kernel: np.ndarray | None = None,
     ):
         ndim = planes[0].ndim
         self.patch_shape = (patch_size,) * ndim if isinstance(patch_size, int) else patch_size
         self.n_sets = n_sets
         self.rng = rng
+        self.noises = noises
+        self.turns, self.flips = _symmetries(kernel)
         self._groups: dict[tuple[int, ...], list[int]] = {}
         for index, plane in enumerate(planes):
             self._groups.setdefault(tuple(plane.shape), []).append(index)
@@ -98,7 +109,10 @@ class PatchSampler:
         noisy = torch.cat([p[0] for p in parts])
         loss_set = torch.cat([p[1] for p in parts]) if self.n_sets is not None else None
         target = torch.cat([p[2] for p in parts]) if self._targets is not None else None
-        return self._augment(noisy, loss_set, target)
+        batch = self._augment(noisy, loss_set, target)
+        if self.noises is not None:
+            batch.noise = BatchNoise([self.noises[i] for p in parts for i in p[3]])
+        return batch
 
     def _sample_group(self, shape: tuple[int, ...], count: int):
         if count == 0:
@@ -119,7 +133,8 @@ class PatchSampler:
         if self.n_sets is not None:
             chosen = self._advance_sets(shape, idx.tolist()).to(device)
             loss_set = self._labels[shape][index] == chosen.view(-1, *[1] * ndim)
-        return noisy, loss_set, target
+        plane_ids = [self._groups[shape][i] for i in idx.tolist()]
+        return noisy, loss_set, target, plane_ids
 
     def _advance_sets(self, shape: tuple[int, ...], plane_ids: list[int]) -> torch.Tensor:
         counters = self._next_set[shape]
@@ -136,7 +151,9 @@ class PatchSampler:
         device = self.rng.device
         count = noisy.shape[0]
         turns = torch.randint(0, 4, (count,), generator=self.rng, device=device)
+        turns = turns if self.turns == 4 else 2 * (turns % 2)
         flips = torch.randint(0, 2, (count,), generator=self.rng, device=device).bool()
+        flips = flips & self.flips
 
         def apply(batch: torch.Tensor | None) -> torch.Tensor | None:
             if batch is None:
@@ -154,3 +171,13 @@ def _cpu_rng(rng: torch.Generator) -> torch.Generator:
         return rng
     seed = int(torch.randint(0, 2**62, (1,), generator=rng, device=rng.device).item())
     return torch.Generator().manual_seed(seed)
+
+
+def _symmetries(kernel) -> tuple[int, bool]:
+    """Quarter turns (4, or 2 for half turns only) and flips that leave ``kernel`` unchanged."""
+    if kernel is None:
+        return 4, True
+    kernel = np.asarray(kernel)
+    square = kernel.shape[0] == kernel.shape[1] and np.allclose(kernel, kernel.T, rtol=0.05)
+    mirror = np.allclose(kernel, kernel[:, ::-1], rtol=0.05)
+    return (4 if square else 2), bool(mirror)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,7 +19,9 @@ from .data import (
     volume_depth,
 )
 from .errors import InputError
+from .noise import AUTO, from_config
 from .noise.estimation import resolve_noise_parameters
+from .per_image import channel_noise
 
 
 @dataclass
@@ -39,6 +42,8 @@ class TrainingData:
     config: Noise2InpaintConfig
     info: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    train_noises: list | None = None
+    validation_noises: list | None = None
 
     @property
     def patch_size(self) -> int:
@@ -89,10 +94,15 @@ def prepare_training_data(
         raise InputError("Each target must have the same shape as its noisy image.")
     stacks, axis = _planes_of(arrays, config.channel_axis, notes)
     config = resolve_noise_parameters(config, stacks, notes)
-    pooled = np.concatenate([s.reshape(s.shape[0], -1) for s in stacks], axis=1)
-    means, stds = channel_statistics(pooled[:, None])
     depths = _depths(arrays, axis, config)
-    planes = _flat_normalised(stacks, means, stds, depths)
+    noises = None
+    if config.normalisation == "per_image":
+        means, stds, noises = [0.0], [1.0], per_plane_noises(stacks, config)
+        planes = _each_plane_normalised(stacks)
+    else:
+        pooled = np.concatenate([s.reshape(s.shape[0], -1) for s in stacks], axis=1)
+        means, stds = channel_statistics(pooled[:, None])
+        planes = _flat_normalised(stacks, means, stds, depths)
     target_planes = None
     if target_arrays is not None:
         target_stacks = _planes_of(target_arrays, axis, [])[0]
@@ -100,8 +110,10 @@ def prepare_training_data(
     patch = _fit_patch_size(planes, config, notes)
     if config.spatial_dims == 3:
         patch = (_fit_patch_depth(planes, config, notes), *patch)
-    train, val, train_t, val_t = _split(
-        planes, target_planes, config, validation, axis, means, stds
+    if config.normalisation == "per_image" and (target_arrays or validation is not None):
+        raise InputError("Models that normalise each image train without targets or validation.")
+    train, val, train_t, val_t, noise_split = _split(
+        planes, target_planes, config, validation, axis, means, stds, patch, notes, noises
     )
     info = {
         "shapes": [list(a.shape) for a in arrays],
@@ -109,7 +121,9 @@ def prepare_training_data(
         "planes": sum(len(p) for p in planes) if depths else len(planes),
         "channel_axis": axis,
     }
-    return TrainingData(train, val, train_t, val_t, means, stds, patch, config, info, notes)
+    data = TrainingData(train, val, train_t, val_t, means, stds, patch, config, info, notes)
+    data.train_noises, data.validation_noises = noise_split
+    return data
 
 
 def _as_list(images, name: str) -> list[np.ndarray]:
@@ -180,24 +194,85 @@ def _fit_patch_size(planes, config: Noise2InpaintConfig, notes: list[str]) -> tu
     return patch, patch
 
 
-def _split(planes, target_planes, config, validation, axis, means, stds):
+def _split(planes, target_planes, config, validation, axis, means, stds, patch, notes, noises):
+    """Hold out validation planes, or a band of every plane; per-plane noise models follow."""
     if validation is not None:
         val_arrays = _as_list(validation, "validation image")
         val_stacks = _planes_of(val_arrays, axis, [])[0]
         val_depths = _depths(val_arrays, axis, config)
-        return planes, _flat_normalised(val_stacks, means, stds, val_depths), target_planes, None
+        val = _flat_normalised(val_stacks, means, stds, val_depths)
+        return planes, val, target_planes, None, (None, None)
     n_val = int(round(config.val_fraction * len(planes)))
     if config.val_fraction == 0 or n_val == 0 or n_val >= len(planes):
-        # too few planes to hold any out: validate on fixed patches of the training planes
-        return planes, list(planes), target_planes, target_planes
-    order = torch.randperm(len(planes), generator=torch.Generator().manual_seed(config.seed + 1))
-    held_out = set(order[:n_val].tolist())
+        return (*_split_bands(planes, target_planes, config, patch, notes), (noises, noises))
+    held_out = _hold_out_order(planes, config)
     train, val = _partition(planes, held_out)
-    if target_planes is None:
-        return train, val, None, None
-    return (train, val, *_partition(target_planes, held_out))
+    targets = _partition(target_planes, held_out) if target_planes is not None else (None, None)
+    noise_split = _partition(noises, held_out) if noises is not None else (None, None)
+    return train, val, *targets, noise_split
+
+
+def _hold_out_order(planes, config) -> set[int]:
+    """Return the planes held out for validation (a seeded random ``val_fraction`` of them)."""
+    n_val = int(round(config.val_fraction * len(planes)))
+    order = torch.randperm(len(planes), generator=torch.Generator().manual_seed(config.seed + 1))
+    return set(order[:n_val].tolist())
 
 
 def _partition(items: list, held_out: set[int]) -> tuple[list, list]:
     kept = [item for i, item in enumerate(items) if i not in held_out]
     return kept, [item for i, item in enumerate(items) if i in held_out]
+
+
+def _split_bands(planes, target_planes, config, patch, notes):
+    """Hold out the bottom band of every plane (too few planes to hold whole ones out).
+
+    The band (``val_fraction`` of the rows, at least one patch high) is never trained on, so
+    the validation loss measures the network on pixels whose noise it cannot have learned:
+    what decides which weights are kept (and whether a starting model is kept). Planes too
+    small for a band are validated on fixed patches of themselves, with a note.
+    """
+    height = min(p.shape[-2] for p in planes)
+    band = max(patch[-2], math.ceil(config.val_fraction * height))
+    band += -band % 2**config.depth
+    if config.val_fraction == 0 or height - band < patch[-2] or config.spatial_dims == 3:
+        if config.val_fraction > 0:
+            notes.append("The images are too small to hold out a validation region.")
+        return planes, list(planes), target_planes, target_planes
+
+    def cut(items):
+        if items is None:
+            return None, None
+        train = [np.ascontiguousarray(p[..., : p.shape[-2] - band, :]) for p in items]
+        return train, [np.ascontiguousarray(p[..., p.shape[-2] - band :, :]) for p in items]
+
+    (train, val), (train_t, val_t) = cut(planes), cut(target_planes)
+    return train, val, train_t, val_t
+
+
+def _each_plane_normalised(stacks) -> list[np.ndarray]:
+    """Normalise every 2D plane of ``(C, N, H, W)`` stacks by its own mean and std."""
+    planes = []
+    for stack in stacks:
+        for plane in stack.reshape(-1, *stack.shape[-2:]):
+            mean, std = float(plane.mean()), float(plane.std())
+            planes.append((plane - mean) / (std if std > 0 else 1.0))
+    return planes
+
+
+def per_plane_noises(stacks, config: Noise2InpaintConfig) -> list:
+    """Return the noise model of every plane in its own normalised units (absolute weights).
+
+    The physics (intensity units) is estimated once per channel (``noise_model="auto"``) or
+    taken from the config, then converted with each plane's mean and std.
+    """
+    models = []
+    for stack in stacks:
+        for channel in stack:
+            physics = (
+                channel_noise(channel[0]) if config.noise_model == AUTO else from_config(config)
+            )
+            for plane in channel:
+                mean, std = float(plane.mean()), float(plane.std())
+                models.append(physics.normalised(mean, std if std > 0 else 1.0, absolute=True))
+    return models

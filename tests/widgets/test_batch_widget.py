@@ -106,7 +106,7 @@ def test_noise_report_is_shown_for_the_chosen_layer(qtbot, viewer, widget, notic
     widget.report_button.clicked.emit()
     qtbot.waitUntil(lambda: not widget.report.native.isHidden(), timeout=TIMEOUT_MS)
     idle(qtbot, widget)
-    assert "Estimated noise" in widget.report.value
+    assert "Measured: noise variance" in widget.report.value
     assert "white Gaussian" in widget.report.value
     assert notices == []
 

@@ -21,9 +21,9 @@ from napari_noise2inpaint.loading import BUILTIN, load_model
 from napari_noise2inpaint.loading import BUILTIN_PRIOR_FILE as PRIOR_FILE
 from napari_noise2inpaint.model import TrainedModel
 from napari_noise2inpaint.prior import (
-    NETWORK_FIELDS,
     check_init,
     config_for_init,
+    fixed_fields,
     start_name,
 )
 from napari_noise2inpaint.training import iter_train
@@ -115,7 +115,7 @@ def starting_model(args: argparse.Namespace) -> TrainedModel | None:
     prior = load_model(BUILTIN)
     given = given_values(args)
     fits = all(
-        given[name] == getattr(prior.config, name) for name in NETWORK_FIELDS if name in given
+        given[name] == getattr(prior.config, name) for name in fixed_fields(prior) if name in given
     )
     return prior if fits else None
 

@@ -2,6 +2,7 @@
 
 from .batch import BatchNoise
 from .models import (
+    AUTO,
     REGISTRY,
     CorrelatedNoise,
     GaussianNoise,
@@ -14,6 +15,7 @@ from .models import (
 from .solvers import check_kernel, conjugate_gradient, data_consistency
 
 __all__ = [
+    "AUTO",
     "REGISTRY",
     "BatchNoise",
     "CorrelatedNoise",

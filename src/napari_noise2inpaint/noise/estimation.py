@@ -172,7 +172,7 @@ def resolve_noise_parameters(config, stacks: list[np.ndarray], notes: list[str])
     notes : list of str
         Messages for the user; estimates are appended.
     """
-    if config.noise_model != "gaussian" and stacks[0].shape[0] > 1:
+    if config.noise_model in ("poisson_gaussian", "correlated") and stacks[0].shape[0] > 1:
         raise InputError(
             "Poisson-Gaussian and correlated noise models need single-channel data; "
             "denoise the channels one at a time."

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from napari_noise2inpaint.errors import InputError
+from napari_noise2inpaint.names import NOISE_NAMES
 
 from .solvers import check_kernel, conjugate_gradient, power_spectrum, weighted_consistency
 
@@ -32,6 +33,8 @@ VARIANCE_FLOOR = 0.1
 MIN_SIGMA = 1e-3
 
 REGISTRY: dict[str, type[NoiseModel]] = {}
+#: ``noise_model`` of models that estimate the noise of each image (the built-in prior)
+AUTO = "auto"
 
 
 def register(cls: type[NoiseModel]) -> type[NoiseModel]:
@@ -80,7 +83,7 @@ class GaussianNoise(NoiseModel):
     """White Gaussian noise of standard deviation ``sigma`` (None: unknown, unit weight)."""
 
     name: ClassVar[str] = "gaussian"
-    label: ClassVar[str] = "white Gaussian"
+    label: ClassVar[str] = NOISE_NAMES["gaussian"]
     tooltip: ClassVar[str] = (
         "Every pixel gets independent noise of the same strength (most cameras after "
         "background subtraction, and the classic test images)."
@@ -134,7 +137,7 @@ class PoissonGaussianNoise(NoiseModel):
     """
 
     name: ClassVar[str] = "poisson_gaussian"
-    label: ClassVar[str] = "Poisson-Gaussian (camera)"
+    label: ClassVar[str] = NOISE_NAMES["poisson_gaussian"]
     tooltip: ClassVar[str] = (
         "Noise that grows with brightness (photon shot noise plus camera read noise): "
         "fluorescence images with few photons."
@@ -195,7 +198,7 @@ class CorrelatedNoise(NoiseModel):
     """
 
     name: ClassVar[str] = "correlated"
-    label: ClassVar[str] = "correlated Gaussian"
+    label: ClassVar[str] = NOISE_NAMES["correlated"]
     tooltip: ClassVar[str] = (
         "Noise that spreads over neighbouring pixels (line-scanning or rolling-shutter "
         "cameras, resampled or compressed images): grainy blotches or streaks."
@@ -309,8 +312,15 @@ def from_config(config) -> NoiseModel:
 
 
 def build_noise_model(config, mean: float, std: float) -> NoiseModel:
-    """Return the noise model of ``config`` in units of data normalised by ``mean``, ``std``."""
-    return from_config(config).normalised(mean, std, absolute=False)
+    """Return the noise model of ``config`` in units of data normalised by ``mean``, ``std``.
+
+    A model whose noise is estimated from each image (``"auto"``) gets white Gaussian noise
+    of unit weight here; every call of its network passes the image's own model.
+    """
+    if config.noise_model == AUTO:
+        return GaussianNoise()
+    absolute = config.normalisation == "per_image"
+    return from_config(config).normalised(mean, std, absolute=absolute)
 
 
 def label_of(name: str) -> str:

@@ -15,6 +15,52 @@ from .estimation import MAX_ESTIMATE_PLANES, estimate_poisson_gaussian, estimate
 MAX_WHITE_CORRELATION = 0.1
 MIN_VARIANCE_RATIO = 1.5
 BLOCK = 16
+#: Fewer flat blocks than this cannot tell the kinds of noise apart.
+MIN_FLAT_BLOCKS = 8
+#: Evidence this close to a limit is not decisive.
+MARGIN_CORRELATION = 0.03
+MARGIN_RATIO = 0.2
+
+
+@dataclass(frozen=True)
+class FlatBlockEvidence:
+    """What the flattest blocks of a plane say about its noise.
+
+    Attributes
+    ----------
+    correlation : tuple of float
+        Median lag-1 noise correlation along Y and X.
+    variance_ratio : float
+        Noise variance of the brightest third of the blocks over the darkest third's.
+    blocks : int
+        Number of flat blocks measured.
+    """
+
+    correlation: tuple[float, float]
+    variance_ratio: float
+    blocks: int
+
+    def suggestion(self) -> tuple[str, bool]:
+        """Return the registry name of the noise model that fits, and whether it is clear."""
+        strongest = max(abs(c) for c in self.correlation)
+        if strongest > MAX_WHITE_CORRELATION:
+            suggested, margin = "correlated", strongest - MAX_WHITE_CORRELATION
+            clear = margin > MARGIN_CORRELATION
+        elif self.variance_ratio > MIN_VARIANCE_RATIO:
+            suggested = "poisson_gaussian"
+            clear = self.variance_ratio - MIN_VARIANCE_RATIO > MARGIN_RATIO
+        else:
+            suggested = "gaussian"
+            clear = MAX_WHITE_CORRELATION - strongest > MARGIN_CORRELATION
+        return suggested, clear and self.blocks >= MIN_FLAT_BLOCKS
+
+
+def flat_block_evidence(plane: np.ndarray) -> FlatBlockEvidence | None:
+    """Measure :class:`FlatBlockEvidence` on a 2D plane (None: too small or constant)."""
+    flat = _flat_blocks(np.asarray(plane, dtype=np.float64))
+    if flat is None or float(np.max(flat[1])) <= 1e-12:
+        return None
+    return FlatBlockEvidence(*_correlation_and_ratio(*flat), len(flat[0]))
 
 
 @dataclass(frozen=True)
@@ -35,6 +81,8 @@ class NoiseReport:
         third (about 1 when the noise does not depend on the intensity).
     suggested : str
         Noise model that fits: "gaussian", "poisson_gaussian" or "correlated".
+    reliable : bool
+        Whether the evidence is clear (enough flat background, not near a limit).
     """
 
     gain: float
@@ -43,6 +91,7 @@ class NoiseReport:
     correlation: tuple[float, float]
     variance_ratio: float
     suggested: str
+    reliable: bool = True
 
     def text(self) -> str:
         """Return one paragraph for the user."""
@@ -58,13 +107,20 @@ class NoiseReport:
             "gaussian": "the noise is white and about as strong everywhere, so keep the default "
             "white Gaussian noise model",
         }
-        return (
-            f"Estimated noise: variance = {self.gain:.4g} x intensity + {self.offset:.4g} "
-            f"(white-noise sigma {self.sigma:.4g}); the variance is {self.variance_ratio:.2f}x "
-            f"higher in bright than in dark regions; neighbour correlation "
-            f"{self.correlation[0]:.2f} along Y and {self.correlation[1]:.2f} along X. "
-            f"Suggestion: {reasons[self.suggested]}."
+        sign = "+" if self.offset >= 0 else "-"
+        measured = (
+            f"Measured: noise variance = {self.gain:.3g} x brightness {sign} "
+            f"{abs(self.offset):.3g} (about {self.variance_ratio:.1f}x stronger in bright than "
+            f"in dark parts); neighbouring pixels' noise correlation {self.correlation[0]:.2f} "
+            f"(up-down) and {self.correlation[1]:.2f} (left-right)."
         )
+        if not self.reliable:
+            return (
+                "Cannot tell the kind of noise for sure (too little plain background, or the "
+                f"measurements are near a limit); the closest fit: {reasons[self.suggested]}. "
+                + measured
+            )
+        return f"Suggestion: {reasons[self.suggested]}. " + measured
 
 
 def noise_report(image, channel_axis: int | None = None) -> NoiseReport:
@@ -88,20 +144,17 @@ def noise_report(image, channel_axis: int | None = None) -> NoiseReport:
     planes = list(planes[0][:MAX_ESTIMATE_PLANES].astype(np.float64))
     gain, offset = estimate_poisson_gaussian(planes)
     sigma = estimate_sigma(planes)
-    flat = _flat_blocks(planes[0])
+    flat = _flat_blocks(np.asarray(planes[0], dtype=np.float64))
     if flat is None:
         raise InputError(
             f"The image is too small for a noise report ({planes[0].shape}); it needs four "
             f"{BLOCK}x{BLOCK} blocks, such as {2 * BLOCK}x{2 * BLOCK} pixels."
         )
-    correlation, ratio = _correlation_and_ratio(*flat)
-    if max(abs(c) for c in correlation) > MAX_WHITE_CORRELATION:
-        suggested = "correlated"
-    elif ratio > MIN_VARIANCE_RATIO:
-        suggested = "poisson_gaussian"
-    else:
-        suggested = "gaussian"
-    return NoiseReport(gain, offset, sigma, correlation, float(ratio), suggested)
+    evidence = FlatBlockEvidence(*_correlation_and_ratio(*flat), len(flat[0]))
+    suggested, reliable = evidence.suggestion()
+    return NoiseReport(
+        gain, offset, sigma, evidence.correlation, evidence.variance_ratio, suggested, reliable
+    )
 
 
 def _flat_blocks(plane: np.ndarray):

@@ -19,9 +19,7 @@ if TYPE_CHECKING:
 #: Adam's learning rate when training starts from a model (measured on set12 02, sigma 25, 150
 #: steps from an early prior: 3e-4 gained 0.65 dB, 1e-3 0.4 dB).
 ADAPT_LEARNING_RATE = 3e-4
-#: What a starting model decides: its architecture and the data-consistency step it learned with
-#: (the prior's regulariser expects white-Gaussian data consistency; another noise model there
-#: changed its output: 31.6 -> 30.3 dB on the synthetic Poisson-Gaussian scene).
+#: What a starting model decides: its architecture and how it normalises images.
 NETWORK_FIELDS = (
     "method",
     "unrolls",
@@ -29,8 +27,21 @@ NETWORK_FIELDS = (
     "depth",
     "spatial_dims",
     "shared_regularizer",
-    "noise_model",
+    "normalisation",
 )
+
+
+def fixed_fields(init: TrainedModel) -> tuple[str, ...]:
+    """Return the settings a starting model decides.
+
+    A model that normalises each image (the built-in prior) learned its data consistency
+    across the noise physics, so adapting it takes any noise model. Other models also fix the
+    noise model they learned with (another one there changed the first prior's output:
+    31.6 -> 30.3 dB on the synthetic Poisson-Gaussian scene).
+    """
+    if init.config.normalisation == "per_image":
+        return NETWORK_FIELDS
+    return (*NETWORK_FIELDS, "noise_model")
 
 
 def config_for_init(
@@ -46,7 +57,9 @@ def config_for_init(
         The training settings (rho, length, learning rate, noise model, ...).
     init : TrainedModel
         The starting model; its method, unrolls, features, depth, spatial dimensions,
-        regulariser sharing and noise model replace the config's.
+        regulariser sharing, normalisation and noise model replace the config's (a noise
+        model of the user's may replace it again for models that take any, see
+        :func:`fixed_fields`).
     learning_rate : float or None
         Adam's learning rate for adapting a trained network (lower than from scratch); None
         keeps the config's.
@@ -55,7 +68,7 @@ def config_for_init(
     -------
     Noise2InpaintConfig
     """
-    changes = {name: getattr(init.config, name) for name in NETWORK_FIELDS}
+    changes = {name: getattr(init.config, name) for name in (*NETWORK_FIELDS, "noise_model")}
     if learning_rate is not None:
         changes["learning_rate"] = learning_rate
     return config.replace(**changes)
@@ -65,7 +78,7 @@ def check_init(config: Noise2InpaintConfig, init: TrainedModel) -> None:
     """Raise InputError when ``config`` asks for another architecture than ``init`` has."""
     differences = [
         f"{name} {getattr(init.config, name)!r} (settings: {getattr(config, name)!r})"
-        for name in NETWORK_FIELDS
+        for name in fixed_fields(init)
         if getattr(config, name) != getattr(init.config, name)
     ]
     if differences:

@@ -132,12 +132,16 @@ def validation_psnr(model: TrainedModel) -> dict[str, float]:
 
 def prior_model(model: TrainedModel, prov: dict) -> TrainedModel:
     """Build the shippable model: the trained network, per-image normalisation, its provenance."""
-    config = model.config.replace(time_limit=None, steps=max(1, prov["steps"]))
+    config = model.config.replace(
+        time_limit=None,
+        steps=max(1, prov["steps"]),
+        noise_model="auto",
+        normalisation="per_image",
+    )
     network = Denoiser(config)
     network.load_state_dict(model.network.state_dict())
     network.eval()
     history = {
-        "normalisation": "per_image",
         "steps": prov["steps"],
         "seconds": prov["seconds"],
         "start": "scratch",
