@@ -217,9 +217,10 @@ class CorrelatedNoise(NoiseModel):
 
     def spectrum(self, shape, device) -> torch.Tensor:
         """Return the noise power spectrum on a ``shape`` grid (rfft2 layout), positive."""
-        key = (tuple(shape), str(device))
+        shape = tuple(int(side) for side in shape)  # sizes may be traced tensors (export)
+        key = (shape, str(device))
         if key not in self._spectra:
-            power = power_spectrum(self.kernel, tuple(shape))
+            power = power_spectrum(self.kernel, shape)
             self._spectra[key] = torch.as_tensor(power, dtype=torch.float32, device=device)
         return self._spectra[key]
 
