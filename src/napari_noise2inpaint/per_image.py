@@ -28,15 +28,48 @@ def statistics(model, planes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     tail = (1,) * (planes.ndim - 1)
     if model.normalises_each_image and model.config.spatial_dims == 2:
-        means = planes.mean(axis=(-2, -1), dtype=np.float64)
-        stds = planes.std(axis=(-2, -1), dtype=np.float64)
-        stds = np.where(stds > 1e-12 * np.maximum(1.0, np.abs(means)), stds, 1.0)
-        return means[..., None, None], stds[..., None, None]
+        return plane_statistics(planes)
     if model.normalises_each_image:
         means, stds = channel_statistics(planes)
     else:
         means, stds = broadcast_statistics(model.means, model.stds, planes.shape[0])
     return np.reshape(means, (-1, *tail)), np.reshape(stds, (-1, *tail))
+
+
+def plane_statistics(planes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the mean and std of every plane of ``(C, N, H, W)`` planes, as ``(C, N, 1, 1)``.
+
+    A constant plane gets std 1 (it is only shifted).
+    """
+    means = planes.mean(axis=(-2, -1), dtype=np.float64)
+    stds = planes.std(axis=(-2, -1), dtype=np.float64)
+    stds = np.where(stds > 1e-12 * np.maximum(1.0, np.abs(means)), stds, 1.0)
+    return means[..., None, None], stds[..., None, None]
+
+
+def noises_per_plane(planes, means, stds, physics_of) -> list:
+    """Return each plane's noise model in its own normalised units (absolute weights).
+
+    Parameters
+    ----------
+    planes : numpy.ndarray
+        ``(C, N, H, W)`` raw planes.
+    means, stds : numpy.ndarray
+        From :func:`plane_statistics`.
+    physics_of : callable
+        Gives the noise model (intensity units) of a ``(N, H, W)`` channel.
+
+    Returns
+    -------
+    list
+        One model per plane, in ``planes.reshape(-1, H, W)`` order.
+    """
+    models = []
+    for channel, channel_means, channel_stds in zip(planes, means, stds, strict=True):
+        physics = physics_of(channel)
+        for mean, std in zip(channel_means.ravel(), channel_stds.ravel(), strict=True):
+            models.append(physics.normalised(float(mean), float(std), absolute=True))
+    return models
 
 
 def plane_noises(model, planes, means, stds, noise=None, noise_sigma=None):
@@ -68,12 +101,9 @@ def plane_noises(model, planes, means, stds, noise=None, noise_sigma=None):
         return None
     if model.config.noise_model != AUTO and noise is None:
         noise = from_config(model.config)  # the physics it was adapted with
-    models = []
-    for channel, channel_means, channel_stds in zip(planes, means, stds, strict=True):
-        physics = channel_noise(channel[0], noise, noise_sigma)
-        for mean, std in zip(channel_means.ravel(), channel_stds.ravel(), strict=True):
-            models.append(physics.normalised(float(mean), float(std), absolute=True))
-    return models
+    return noises_per_plane(
+        planes, means, stds, lambda channel: channel_noise(channel[0], noise, noise_sigma)
+    )
 
 
 def channel_noise(first_plane: np.ndarray, noise=None, noise_sigma=None) -> NoiseModel:

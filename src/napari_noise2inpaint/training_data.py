@@ -21,7 +21,7 @@ from .data import (
 from .errors import InputError
 from .noise import AUTO, from_config
 from .noise.estimation import resolve_noise_parameters
-from .per_image import channel_noise
+from .per_image import channel_noise, noises_per_plane, plane_statistics
 
 
 @dataclass
@@ -97,8 +97,8 @@ def prepare_training_data(
     depths = _depths(arrays, axis, config)
     noises = None
     if config.normalisation == "per_image":
-        means, stds, noises = [0.0], [1.0], per_plane_noises(stacks, config)
-        planes = _each_plane_normalised(stacks)
+        means, stds = [0.0], [1.0]
+        planes, noises = _each_plane_normalised(stacks, config)
     else:
         pooled = np.concatenate([s.reshape(s.shape[0], -1) for s in stacks], axis=1)
         means, stds = channel_statistics(pooled[:, None])
@@ -250,29 +250,20 @@ def _split_bands(planes, target_planes, config, patch, notes):
     return train, val, train_t, val_t
 
 
-def _each_plane_normalised(stacks) -> list[np.ndarray]:
-    """Normalise every 2D plane of ``(C, N, H, W)`` stacks by its own mean and std."""
-    planes = []
-    for stack in stacks:
-        for plane in stack.reshape(-1, *stack.shape[-2:]):
-            mean, std = float(plane.mean()), float(plane.std())
-            planes.append((plane - mean) / (std if std > 0 else 1.0))
-    return planes
+def _each_plane_normalised(stacks, config: Noise2InpaintConfig) -> tuple[list, list]:
+    """Normalise every 2D plane of ``(C, N, H, W)`` stacks by its own mean and std.
 
-
-def per_plane_noises(stacks, config: Noise2InpaintConfig) -> list:
-    """Return the noise model of every plane in its own normalised units (absolute weights).
-
-    The physics (intensity units) is estimated once per channel (``noise_model="auto"``) or
-    taken from the config, then converted with each plane's mean and std.
+    Returns the planes and the noise model of each in its normalised units: the physics
+    (intensity units) is estimated once per channel (``noise_model="auto"``) or taken from
+    the config.
     """
-    models = []
+
+    def physics_of(channel):
+        return channel_noise(channel[0]) if config.noise_model == AUTO else from_config(config)
+
+    planes, noises = [], []
     for stack in stacks:
-        for channel in stack:
-            physics = (
-                channel_noise(channel[0]) if config.noise_model == AUTO else from_config(config)
-            )
-            for plane in channel:
-                mean, std = float(plane.mean()), float(plane.std())
-                models.append(physics.normalised(mean, std if std > 0 else 1.0, absolute=True))
-    return models
+        means, stds = plane_statistics(stack)
+        noises += noises_per_plane(stack, means, stds, physics_of)
+        planes.extend(((stack - means) / stds).astype(np.float32).reshape(-1, *stack.shape[-2:]))
+    return planes, noises

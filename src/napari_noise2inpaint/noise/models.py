@@ -253,8 +253,9 @@ class CorrelatedNoise(NoiseModel):
         def unmasked_inverse(v: torch.Tensor) -> torch.Tensor:
             return torch.fft.irfft2(torch.fft.rfft2(v) / (1 / power + mu), s=v.shape[-2:])
 
-        if theta is None:
-            return unmasked_inverse(self.apply_inverse(y) + mu * z)
+        if theta is None:  # exact, in Fourier space
+            rhs = torch.fft.rfft2(y) / power + mu * torch.fft.rfft2(z)
+            return torch.fft.irfft2(rhs / (1 / power + mu), s=y.shape[-2:])
         mask = theta.float()
 
         def operator(v: torch.Tensor) -> torch.Tensor:
