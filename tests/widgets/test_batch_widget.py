@@ -188,3 +188,69 @@ def test_the_built_in_prior_is_a_choice(qtbot, viewer, notices):
     idle(qtbot, widget)
     assert [layer.name for layer in viewer.layers] == ["a", "a (N2I, prior)"]
     assert notices == []
+
+
+@pytest.fixture
+def half_done(tmp_path):
+    """A folder of two images whose output folder already holds the result of the first."""
+    folder, out = tmp_path / "plate", tmp_path / "out"
+    folder.mkdir()
+    out.mkdir()
+    for index in range(2):
+        write_tiff(folder / f"w{index}.tif", noisy((32, 32), index))
+    write_tiff(out / "w0.tif", np.full((32, 32), 7.0, np.float32))
+    return folder, out, (out / "w0.tif").read_bytes()
+
+
+def run_folder(qtbot, widget, notices, folder, out, choice):
+    widget.in_folder.value = folder
+    widget.out_folder.value = out
+    widget.existing.value = choice
+    widget.apply_folder.clicked.emit()
+    qtbot.waitUntil(lambda: len(notices) > 0, timeout=TIMEOUT_MS)
+    idle(qtbot, widget)
+
+
+def test_existing_results_stop_the_run_by_default(widget, half_done, notices):
+    folder, out, old = half_done
+    assert widget.existing.value == "stop"
+    widget.in_folder.value = folder
+    widget.out_folder.value = out
+    widget.apply_folder.clicked.emit()
+    assert [n.message for n in notices] == [
+        f"1 result(s) exist already in {out}, such as w0.tif; nothing was changed. Choose "
+        "'skip them' or 'replace them' under 'existing results' to go on."
+    ]
+    assert widget.job.worker is None  # refused before any run started
+    assert [p.name for p in out.iterdir()] == ["w0.tif"]
+    assert (out / "w0.tif").read_bytes() == old
+
+
+def test_skip_keeps_existing_results_and_writes_the_missing_ones(qtbot, widget, half_done, notices):
+    folder, out, old = half_done
+    run_folder(qtbot, widget, notices, folder, out, "skip")
+    assert (out / "w0.tif").read_bytes() == old
+    written = tifffile.imread(out / "w1.tif")
+    assert written.shape == (32, 32) and written.dtype == np.float32
+    (notice,) = notices
+    assert notice.message == f"1 image(s) written to {out}, 1 skipped (their results existed)."
+
+
+def test_replace_rewrites_existing_results(qtbot, widget, half_done, notices):
+    folder, out, old = half_done
+    run_folder(qtbot, widget, notices, folder, out, "replace")
+    replaced = tifffile.imread(out / "w0.tif")
+    assert (out / "w0.tif").read_bytes() != old and replaced.std() > 0  # no longer all 7
+    assert sorted(p.name for p in out.iterdir()) == ["w0.tif", "w1.tif"]
+    assert [n.message for n in notices] == [f"2 image(s) written to {out}."]
+
+
+@pytest.mark.parametrize("choice", ["stop", "skip", "replace"])
+def test_inputs_are_never_results_whatever_the_choice(qtbot, widget, tmp_path, notices, choice):
+    for index in range(2):
+        write_tiff(tmp_path / f"w{index}.tif", noisy((32, 32), index))
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    run_folder(qtbot, widget, notices, tmp_path, tmp_path, choice)
+    (notice,) = notices
+    assert "would replace a file this run reads" in notice.message
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before

@@ -104,8 +104,12 @@ def stoppable_layers_run(*args, **kwargs):
         return
 
 
-def folder_run(model, files, out, device, *, uncertainty, masks, stop_event):
-    """Denoise ``files`` into the folder ``out``; return a :class:`FolderSummary`."""
+def folder_run(model, files, out, device, *, uncertainty, masks, stop_event, reads=(), **existing):
+    """Denoise ``files`` into the folder ``out``; return a :class:`FolderSummary`.
+
+    ``reads`` (the model file) is never written; ``existing`` holds ``skip_existing`` and
+    ``overwrite`` for results already in ``out`` (see :func:`.existing.batch_options`).
+    """
     out = Path(out)
     out.mkdir(exist_ok=True)
     summary = FolderSummary(out)
@@ -122,6 +126,8 @@ def folder_run(model, files, out, device, *, uncertainty, masks, stop_event):
         masks=masks,
         keep_results=False,
         progress=check_stop,
+        reads=reads,
+        **existing,
         channel_axis=model.config.channel_axis,
         device=device,
     )

@@ -7,7 +7,8 @@ Noise2Inpaint training widget (trained or loaded there).
   "<name> (N2I, ...)", with "<name> (N2I uncertainty)" and "<name> (N2I residual)" on request
   (placed like the input), and the residual check's verdict;
 - **Apply to folder**: every image of a folder into float32 TIFFs (with the input's pixel
-  sizes) in the output folder, by default a folder "N2I" inside the input folder;
+  sizes) in the output folder, by default a folder "N2I" inside the input folder; results
+  already there stop the run, are skipped or are replaced, as chosen (never an input);
 - **Noise report**: the noise estimated from the chosen layer, and the noise model it suggests.
 
 Everything runs in napari's ``thread_worker`` with progress and **Stop**.
@@ -35,7 +36,7 @@ from napari_noise2inpaint import InputError, available_devices
 from napari_noise2inpaint.batch import collect_inputs
 from napari_noise2inpaint.uncertainty import DEFAULT_MASKS
 
-from . import model_info
+from . import existing, model_info
 from .batch_runs import folder_run, report_run, stoppable_layers_run
 from .fields import image_combo
 from .jobs import Job, error_message
@@ -85,6 +86,9 @@ class BatchWidget(Container):
         self.apply_layers = PushButton(text="Apply to layers")
         self.in_folder = FileEdit(label="input folder", mode="d")
         self.out_folder = FileEdit(label="output folder", mode="d")
+        self.existing = ComboBox(
+            label="existing results", choices=existing.CHOICES, value=existing.STOP
+        )
         self.apply_folder = PushButton(text="Apply to folder")
         self.stop_button = PushButton(text="Stop", enabled=False)
         self.verdict = _wrapping_label("residual")
@@ -96,7 +100,7 @@ class BatchWidget(Container):
             widgets=[
                 self.model_source, self.model_file, self.layers, self.uncertainty,
                 self.masks, self.residual, self.device, self.apply_layers, self.in_folder,
-                self.out_folder,
+                self.out_folder, self.existing,
                 self.apply_folder, self.stop_button, self.verdict, self.report_layer,
                 self.report_button, self.report,
             ]
@@ -151,10 +155,13 @@ class BatchWidget(Container):
             out = _folder(self.out_folder) or folder / DEFAULT_OUT
             if not out.parent.is_dir():
                 raise InputError(f"Cannot write into {out}: {out.parent} does not exist.")
+            if self.existing.value == existing.STOP:
+                existing.check_nothing_exists(files, out, self.uncertainty.value)
             model = self._model()
         except (InputError, OSError) as exc:
             show_error(error_message(exc, "starting"))
             return
+        model_file = self.model_choice.chosen_file()
         self._start(
             folder_run,
             model,
@@ -163,6 +170,8 @@ class BatchWidget(Container):
             self.device.value,
             uncertainty=self.uncertainty.value,
             masks=self.masks.value,
+            reads=[model_file] if model_file is not None else [],
+            **existing.batch_options(self.existing.value),
             device=self.device.value,
             doing="denoising the folder",
             on_yield=self._on_progress,
@@ -243,6 +252,8 @@ class BatchWidget(Container):
 
     def _on_folder_done(self, summary) -> None:
         text = f"{summary.done} image(s) written to {summary.out}"
+        if summary.skipped:
+            text += f", {summary.skipped} skipped (their results existed)"
         if summary.stopped:
             text += " before Stop"
         if summary.failures:

@@ -87,6 +87,10 @@ class ModelChoice:
             self._prior = load_model(BUILTIN)
         return self._prior
 
+    def chosen_file(self) -> Path | None:
+        """Return the model file when "a model file" is chosen (and set), else None."""
+        return chosen_path(self.file) if self.source.value == FILE else None
+
     def model(self):
         """Return the chosen model (a model file is read again: it may have been rewritten).
 

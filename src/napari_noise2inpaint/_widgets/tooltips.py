@@ -102,6 +102,10 @@ BATCH_TOOLTIPS = {
     "apply_layers": "Denoise the chosen layers into new layers.",
     "in_folder": "A folder of images (TIFF, PNG, JPEG) to denoise; the images are not changed.",
     "out_folder": "Where the denoised TIFFs go. Empty: a folder 'N2I' inside the input folder.",
+    "existing": (
+        "Results of these images already in the output folder: stop and change nothing, "
+        "skip them (resume a run) or replace them. Input images are never replaced."
+    ),
     "apply_folder": "Denoise every image of the input folder into the output folder.",
     "stop_button": "Stop the run: results already finished are kept.",
     "report_layer": "The image layer whose noise is measured.",
