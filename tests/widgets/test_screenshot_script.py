@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from qtpy.QtCore import QPoint
 from widget_helpers import TIMEOUT_MS
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "screenshot.py"
@@ -42,3 +43,14 @@ def test_the_screenshot_script_writes_the_window(make_napari_viewer, qtbot, tmp_
     image = np.asarray(Image.open(out))
     assert image.shape[0] >= 700 and image.shape[1] >= 1200  # the whole window, not the canvas
     assert image[..., :3].std() > 10  # not a blank grab
+    # the grab shows the view as it is now, not a frame drawn before the view was reset
+    canvas = viewer.screenshot(canvas_only=True)[..., :3].astype(int)
+    np.testing.assert_allclose(canvas_part(viewer, image)[..., :3].astype(int), canvas, atol=2)
+
+
+def canvas_part(viewer, image):
+    """The canvas's rectangle of a grab of the whole window."""
+    native = viewer.window._qt_viewer.canvas.native
+    corner = native.mapTo(viewer.window._qt_window, QPoint(0, 0))
+    rows = slice(corner.y(), corner.y() + native.height())
+    return image[rows, corner.x() : corner.x() + native.width()]
