@@ -58,7 +58,7 @@ class PreviewUpdate:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The model as trained so far, at a requested training time (weights shared, not copied).
+    """The model a run ending now would return, at a requested training time.
 
     Time the consumer spends with it (testing it, say) does not count as training time.
     """

@@ -86,6 +86,7 @@ def model_card(model, package_version: str | None = None) -> dict[str, Any]:
             "validation_loss": _number(history.get("best_val_loss")),
             "validation_loss_kind": VALIDATION_LOSSES[config.method],
             "kept_weights": history.get("kept_weights"),
+            "adaptation": history.get("adaptation"),
             "stopped_early": history.get("stopped_early"),
         },
         "data": {

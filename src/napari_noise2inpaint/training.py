@@ -10,11 +10,12 @@ from collections.abc import Generator, Sequence
 
 import torch
 
-from . import distributed
+from . import distributed, keep_rule
 from ._version import __version__
 from .config import Noise2InpaintConfig, start_config
 from .errors import InputError
 from .events import PreviewUpdate, Snapshot, TrainProgress, run_to_end
+from .keep_rule import KeepDecision
 from .losses import masked_loss
 from .masks import neighbour_values, random_lambda
 from .model import TrainedModel, autocast, resolve_device, uses_bfloat16
@@ -161,6 +162,7 @@ class _Run:
         self.loss = math.nan
         self.val_loss: float | None = None
         self.start_name = start_name(init)
+        self.start_state = None
         self.init_steps = init.history.get("steps", 0) if init is not None else 0
         if init is not None:
             self._load_start(init)
@@ -202,6 +204,7 @@ class _Run:
         self.net.regularizers.load_state_dict(init.network.regularizers.state_dict())
         with torch.no_grad():
             self.net.mu_raw.copy_(init.network.mu_raw)
+        self.start_state = copy.deepcopy(self.net.state_dict())
         self._validate()
 
     def _validation_batch(self, to_device, n_sets, kernel) -> tuple[PatchBatch, torch.Tensor]:
@@ -358,7 +361,9 @@ class _Run:
     def _snapshot_event(self, progress: TrainProgress) -> Generator[Snapshot, None, None]:
         paused = time.perf_counter()
         self.net.eval()
-        yield Snapshot(progress.step, progress.elapsed_s, self._snapshot())
+        # from a starting model: what a run ending now returns (the keep rule applied)
+        model = self._snapshot() if self.start_state is None else self.finish(None)
+        yield Snapshot(progress.step, progress.elapsed_s, model)
         self.start += time.perf_counter() - paused  # the consumer's time is not training
 
     def _snapshot(self) -> TrainedModel:
@@ -374,9 +379,11 @@ class _Run:
                 "(gain, offset, kernel) against the data, or lower the learning rate."
             )
         keep_last = self.config.keep_weights == "last" and math.isfinite(last_val)
-        network = Denoiser(self.config, noise=self.noise)
-        network.load_state_dict(self.net.state_dict() if keep_last else self.best_state)
-        network.eval()
+        trained = self.net.state_dict() if keep_last else self.best_state
+        network = self._network_with(trained)
+        decision = self._keep_decision(network, keep_last)
+        if decision is not None and not decision.adapted:
+            network = self._network_with(self.start_state)
         history = {
             "steps": self.step,
             "epochs": self.step / self.steps_per_epoch,
@@ -384,7 +391,8 @@ class _Run:
             "best_val_loss": self.best_val,
             "best_step": self.best_step,
             "last_val_loss": last_val,
-            "kept_weights": "last" if keep_last else "best",
+            "kept_weights": self._kept_name(decision, keep_last),
+            "adaptation": None if decision is None else decision.record(),
             "seconds": self.seconds_before + time.perf_counter() - self.start,
             "stopped_early": bool(stop_event is not None and stop_event.is_set()),
             "start": self.start_name,
@@ -400,12 +408,44 @@ class _Run:
             "package_version": __version__,
         }
         if self.resume is not None:
-            self.resume.network = copy.deepcopy(network.state_dict())
+            self.resume.network = copy.deepcopy(trained)
             self.resume.optimizer = copy.deepcopy(self.optimizer.state_dict())
             self.resume.step, self.resume.seconds = self.step, history["seconds"]
         return TrainedModel(
             network, self.config, self.data.means, self.data.stds, history, self.data.info
         )
+
+    def _network_with(self, state: dict) -> Denoiser:
+        network = Denoiser(self.config, noise=self.noise)
+        network.load_state_dict(state)
+        return network.eval()
+
+    def _keep_decision(self, network: Denoiser, keep_last: bool) -> KeepDecision | None:
+        """Judge the adapted weights against the starting ones (2D, self-supervised runs).
+
+        None where the validation loss decides alone: no starting model, clean targets (the
+        loss is then the true error) or 3D.
+        """
+        data = self.data
+        if self.start_state is None or data.train_targets is not None:
+            return None
+        if self.config.spatial_dims == 3:
+            return None
+        if not data.validation_held_out:
+            return KeepDecision(False, None, "the image is too small to judge adapting")
+        if not keep_last and self.best_step == 0:
+            return KeepDecision(False, None, "no training step helped")
+        noises = data.validation_noises or [self.noise] * len(data.validation)
+        start = self._network_with(self.start_state)
+        output = self.config.inference_output
+        return keep_rule.decide(start, network, data.validation, noises, output, self.config.seed)
+
+    def _kept_name(self, decision: KeepDecision | None, keep_last: bool) -> str:
+        """Return "start" when the starting weights are returned, else "last" or "best"."""
+        unbeaten = self.start_state is not None and not keep_last and self.best_step == 0
+        if unbeaten or (decision is not None and not decision.adapted):
+            return "start"
+        return "last" if keep_last else "best"
 
     def release(self) -> None:
         """Drop device tensors so accelerator memory is freed when training ends."""

@@ -46,6 +46,12 @@ class TrainingData:
     validation_noises: list | None = None
 
     @property
+    def validation_held_out(self) -> bool:
+        """False when the validation planes are training planes (too small to split)."""
+        trained = {id(plane) for plane in self.train}
+        return bool(self.validation) and not any(id(p) in trained for p in self.validation)
+
+    @property
     def patch_size(self) -> int:
         """Y-X side of the training patches."""
         return self.patch_shape[-1]

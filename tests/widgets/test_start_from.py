@@ -5,7 +5,7 @@ import pytest
 from widget_helpers import noisy, result_layer, result_names, wait_idle
 
 from napari_noise2inpaint import Noise2InpaintConfig, save_model, train
-from napari_noise2inpaint._widgets import runs, start_fields
+from napari_noise2inpaint._widgets import model_info, runs, start_fields
 from napari_noise2inpaint.prior import ADAPT_LEARNING_RATE
 
 
@@ -78,10 +78,39 @@ def test_train_adapts_the_prior(prior, qtbot, viewer, train_widget, notices):
     model = train_widget.model
     assert model.history["start"] == "prior"
     assert (model.config.unrolls, model.config.features) == (2, 6)
-    # four steps either improve on the prior or leave it as it was (and say so)
-    assert result_names(viewer, "img") in (["img (N2I, prior + 4 steps)"], ["img (N2I, prior)"])
-    if result_names(viewer, "img") == ["img (N2I, prior)"]:
-        assert "did not improve on the starting model" in notices[-1].message
+    # four steps either beat the prior on held-out pixels or leave it as it was; either
+    # way the layer name and one line say which
+    line = notices[-1].message
+    if model.history["kept_weights"] == "start":
+        assert result_names(viewer, "img") == ["img (N2I, prior)"]
+        assert line.startswith("Kept the built-in model: ")
+    else:
+        assert result_names(viewer, "img") == ["img (N2I, prior + 4 steps)"]
+        assert line.startswith("Adapted: estimated +")
+
+
+def test_the_adaptation_line_says_what_adapting_did():
+    kept = {
+        "start": "prior",
+        "kept_weights": "start",
+        "adaptation": {
+            "kept": "start",
+            "estimated_gain_db": -0.12,
+            "reason": "adapting did not help this image",
+        },
+    }
+    assert model_info.adaptation_line(kept) == (
+        "Kept the built-in model: adapting did not help this image (estimated -0.12 dB)."
+    )
+    adapted = {
+        "start": "prior",
+        "kept_weights": "last",
+        "adaptation": {"kept": "adapted", "estimated_gain_db": 0.41, "reason": ""},
+    }
+    assert model_info.adaptation_line(adapted) == (
+        "Adapted: estimated +0.41 dB over the built-in model."
+    )
+    assert model_info.adaptation_line({"start": "scratch", "steps": 10}) is None
 
 
 def test_stopping_before_the_first_step_keeps_the_starting_model(
@@ -132,15 +161,14 @@ def test_the_built_in_prior_is_the_default_start_and_denoises_now(qtbot, viewer)
     assert viewer.layers["cells (N2I, prior)"].data.shape == (48, 48)
 
 
-def test_keep_better_keeps_the_start_unless_training_beat_it(prior):
+def test_keep_better_follows_the_engines_keep_rule(prior):
     trained = train(
         noisy((32, 32)),
         Noise2InpaintConfig(steps=2, features=4, unrolls=1, batch_size=2, patch_size=16),
     )
-    trained.history.update(best_step=0, kept_weights="best")
+    trained.history.update(kept_weights="start")
     assert runs.keep_better(trained, prior).kept_start
-    assert not runs.keep_better(trained, None).kept_start
-    trained.history["best_step"] = 2
+    trained.history["kept_weights"] = "best"
     assert runs.keep_better(trained, prior) == runs.Trained(trained, trained, kept_start=False)
     trained.history["steps"] = 0
     assert runs.keep_better(trained, prior).model is prior

@@ -174,15 +174,15 @@ def _forward_training(events, clock: RunClock, stop_event, preview):
 def keep_better(trained, init) -> Trained:
     """Tell whether training improved on its start.
 
-    The engine keeps the starting weights unless a step beat their validation loss
-    (``best_step`` 0). With no step and no starting model nothing was trained: ``model`` is
-    None; with no step from a starting model, that model is kept as it was.
+    The engine returns the starting weights (``kept_weights`` "start") unless the adapted
+    ones denoise the held-out pixels better (:mod:`napari_noise2inpaint.keep_rule`). With
+    no step and no starting model nothing was trained: ``model`` is None; with no step from
+    a starting model, that model is kept as it was.
     """
     history = trained.history
     if history.get("steps", 0) == 0:
         return Trained(init, trained, kept_start=init is not None)
-    kept = init is not None and history.get("kept_weights") == "best" and history["best_step"] == 0
-    return Trained(trained, trained, kept_start=kept)
+    return Trained(trained, trained, kept_start=history.get("kept_weights") == "start")
 
 
 def denoise_run(model, data: np.ndarray, channel_axis: int | None, device: str):

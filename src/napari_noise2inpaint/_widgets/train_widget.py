@@ -188,11 +188,9 @@ class TrainWidget(ModelFileActions, QWidget):
         method = model_info.METHODS.get(self.model.config.method, "N2I")
         kept = f"{method}, {history['start']}"
         self._suffix = kept if outcome.kept_start else model_info.result_suffix(self.model)
-        if outcome.kept_start:
-            show_info(
-                f"{history['steps']} training steps did not improve on the starting model "
-                f"({history['start']}); it is kept as it was."
-            )
+        line = model_info.adaptation_line(history)
+        if line:
+            show_info(line)
         elif self.job.stopped_by_user:
             show_info(f"Training stopped after {history['steps']} steps; model kept.")
         note = model_info.too_short_note(self.plot.val_steps, self.plot.val_losses)

@@ -60,6 +60,18 @@ class NoiseModel:
         """Return this model in units of data normalised as ``(y - mean) / std``."""
         raise NotImplementedError
 
+    @property
+    def scale_known(self) -> bool:
+        """True when the model knows its noise strength (not only its shape)."""
+        return True
+
+    def perturbation(self, reference: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
+        """Return zero-mean Gaussian noise with this model's covariance at ``reference``.
+
+        The probes of the risk estimate (:mod:`napari_noise2inpaint.risk`).
+        """
+        return self.sample(torch.zeros_like(reference), rng)
+
     def solve(self, y, z, theta, mu) -> torch.Tensor:
         """Data-consistency step: minimise the fidelity on Theta plus ``mu ||x - z||^2``."""
         raise NotImplementedError
@@ -100,6 +112,11 @@ class GaussianNoise(NoiseModel):
         if not absolute or self.sigma is None:
             return GaussianNoise()
         return GaussianNoise(max(self.sigma / std, MIN_SIGMA))
+
+    @property
+    def scale_known(self):
+        """True when sigma is given."""
+        return self.sigma is not None
 
     def solve(self, y, z, theta, mu):
         """Return ``x = (w y + mu z) / (w + mu)`` on Theta with ``w = 1 / sigma^2`` (eq. 12)."""
@@ -161,6 +178,13 @@ class PoissonGaussianNoise(NoiseModel):
         """Return gain and offset for ``(y - mean) / std``."""
         gain, offset = self.gain / std, (self.gain * mean + self.offset) / std**2
         return PoissonGaussianNoise(gain, offset, relative=not absolute)
+
+    def perturbation(self, reference, rng):
+        """Gaussian noise of variance ``gain * reference + offset`` (floored as the weights)."""
+        variance = (self.gain * reference + self.offset).clamp_min(
+            VARIANCE_FLOOR * self.reference_variance
+        )
+        return variance.sqrt() * _randn(reference, rng)
 
     def weights(self, estimate: torch.Tensor) -> torch.Tensor:
         """Return the inverse variance at ``estimate`` (relative: 1 at the mean intensity)."""

@@ -1,0 +1,106 @@
+"""Keep adapted weights only when they denoise better than the starting model's.
+
+Adapting a model (the built-in prior) to the user's image ends with a choice between the
+starting weights and the adapted ones. The training loss cannot make it: it measures masked
+predictions, not the output the user gets, and the adapted weights have seen the noise of the
+pixels it is measured on. The rule here estimates the mean squared error of the real output
+(the whole-image inference, all pixels in the data consistency) with Stein's unbiased risk
+estimate (:mod:`.risk`) on the validation band that training never saw, for both weights with
+the same probes, and keeps the adapted weights only when their risk is lower by more than
+two standard errors. Without such a band (tiny images, 3D) the starting weights are kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .noise import GaussianNoise
+from .noise.estimation import estimate_sigma
+from .noise.models import MIN_SIGMA
+from .risk import RiskComparison, compare_risks
+from .unet import reflect_pad
+
+MARGIN = 2.0  # standard errors the adapted risk must beat the start by
+
+
+@dataclass(frozen=True)
+class KeepDecision:
+    """Which weights a run keeps, and the estimated PSNR gain of the adapted ones."""
+
+    adapted: bool
+    gain_db: float | None
+    reason: str
+
+    def record(self) -> dict:
+        """Return the decision as a JSON-able entry of the model's history."""
+        return {
+            "kept": "adapted" if self.adapted else "start",
+            "estimated_gain_db": self.gain_db,
+            "reason": self.reason,
+        }
+
+
+def decide(start, adapted, planes: list, noises: list, output: str, seed: int) -> KeepDecision:
+    """Compare a starting and an adapted network on held-out planes.
+
+    Parameters
+    ----------
+    start, adapted : Denoiser
+        The two networks (same architecture), in eval mode.
+    planes : list of numpy.ndarray
+        Normalised ``(H, W)`` validation planes that the adapted weights were not trained on.
+    noises : list of NoiseModel
+        Each plane's noise in normalised units, as the data consistency uses it; where its
+        strength is unknown (unit-weight white noise), the probes use white noise of the
+        plane's estimated sigma.
+    output : {"z", "x", "masks"}
+        The model's test-time output ("masks" is judged on "x").
+    seed : int
+        Seed of the probes.
+
+    Returns
+    -------
+    KeepDecision
+    """
+    if not planes or any(p.ndim != 2 for p in planes):
+        return KeepDecision(False, None, "no held-out validation region to judge adapting")
+    tensors = [torch.from_numpy(p).float() for p in planes]
+    rng = torch.Generator().manual_seed(seed + 3)
+    comparison = compare_risks(
+        _plane_denoiser(start, output, noises),
+        _plane_denoiser(adapted, output, noises),
+        tensors,
+        [_probe_noise(noise, plane) for noise, plane in zip(noises, planes, strict=True)],
+        rng,
+    )
+    return _verdict(comparison)
+
+
+def _verdict(comparison: RiskComparison) -> KeepDecision:
+    gain = round(comparison.gain_db, 3)
+    if comparison.second_is_better(MARGIN):
+        return KeepDecision(True, gain, "adapting lowered the estimated error")
+    return KeepDecision(False, gain, "adapting did not help this image")
+
+
+def _probe_noise(noise, plane):
+    """Return the plane's noise with a known strength (white, estimated sigma, if unknown)."""
+    if noise.scale_known:
+        return noise
+    return GaussianNoise(max(estimate_sigma([plane]), MIN_SIGMA))
+
+
+def _plane_denoiser(network, output: str, noises: list):
+    """Map the i-th ``(H, W)`` plane to the whole-image output (float32, no autocast)."""
+    multiple = 2 ** network.regularizers[0].depth
+
+    @torch.no_grad()
+    def run(plane: torch.Tensor, index: int) -> torch.Tensor:
+        height, width = plane.shape
+        padded = reflect_pad(plane[None, None], [-height % multiple, -width % multiple])
+        x, z = network(padded, noise=noises[index])
+        return (z if output == "z" else x)[0, 0, :height, :width].float()
+
+    return run
