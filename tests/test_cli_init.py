@@ -101,7 +101,7 @@ def test_the_builtin_prior_keeps_its_architecture(files, tmp_path, capsys):
 def test_the_prior_is_a_model_name_for_info_and_denoise(files, tmp_path, capsys):
     image, _ = files
     assert main(["info", "builtin"]) == 0
-    assert json.loads(capsys.readouterr().out)["history"]["normalisation"] == "per_image"
+    assert json.loads(capsys.readouterr().out)["config"]["normalisation"] == "per_image"
     out = tmp_path / "d.tif"
     assert main(["denoise", str(image), "--model", "builtin", "--out", str(out)]) == 0
     assert np.isfinite(tifffile.imread(out)).all()

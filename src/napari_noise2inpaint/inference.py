@@ -25,6 +25,7 @@ from .events import DenoiseProgress, run_to_end
 from .masks import neighbour_values, random_lambda
 from .memory import check_working_memory
 from .noise.estimation import MAX_ESTIMATE_PLANES, estimate_sigma
+from .prior.choice import choose_network
 from .unet import memory_format, reflect_pad
 
 if TYPE_CHECKING:
@@ -113,6 +114,7 @@ def iter_denoise(
     model = model.with_precision(precision)
     axis, _ = resolve_channel_axis(image, channel_axis)
     planes, layout = to_planes(image, axis)
+    model = _chosen(model, planes, noise, noise_sigma)
     means, stds = per_image.statistics(model, planes)
     noises = per_image.plane_noises(model, planes, means, stds, noise, noise_sigma)
     mu_scale = 1.0 if noises is not None else _mu_scale(model, planes, noise_sigma)
@@ -131,6 +133,15 @@ def iter_denoise(
             "image's (check the noise level or model)."
         )
     return layout.restore(result)
+
+
+def _chosen(model: TrainedModel, planes: np.ndarray, noise, noise_sigma) -> TrainedModel:
+    """Return the built-in prior's network for this image (a given noise: the physics one)."""
+    if not model.alternatives:
+        return model
+    if noise is not None or noise_sigma is not None or model.config.spatial_dims != 2:
+        return model.without_alternatives()
+    return choose_network(model, planes.reshape(-1, *planes.shape[-2:])[0])
 
 
 def _detached(image):

@@ -19,8 +19,7 @@ import torch
 from .noise import GaussianNoise
 from .noise.estimation import estimate_sigma
 from .noise.models import MIN_SIGMA
-from .risk import RiskComparison, compare_risks
-from .unet import reflect_pad
+from .risk import RiskComparison, compare_risks, network_denoiser
 
 MARGIN = 2.0  # standard errors the adapted risk must beat the start by
 
@@ -42,19 +41,18 @@ class KeepDecision:
         }
 
 
-def decide(start, adapted, planes: list, noises: list, output: str, seed: int) -> KeepDecision:
+def decide(start: tuple, adapted: tuple, planes: list, output: str, seed: int) -> KeepDecision:
     """Compare a starting and an adapted network on held-out planes.
 
     Parameters
     ----------
-    start, adapted : Denoiser
-        The two networks (same architecture), in eval mode.
+    start, adapted : tuple
+        ``(network, noises)``: a network in eval mode and the noise model its data
+        consistency uses on each plane (normalised units; None: the network's own). The
+        adapted network's noises also draw the probes; where their strength is unknown
+        (unit-weight white noise) the probes are white noise of the plane's estimated sigma.
     planes : list of numpy.ndarray
         Normalised ``(H, W)`` validation planes that the adapted weights were not trained on.
-    noises : list of NoiseModel
-        Each plane's noise in normalised units, as the data consistency uses it; where its
-        strength is unknown (unit-weight white noise), the probes use white noise of the
-        plane's estimated sigma.
     output : {"z", "x", "masks"}
         The model's test-time output ("masks" is judged on "x").
     seed : int
@@ -68,9 +66,10 @@ def decide(start, adapted, planes: list, noises: list, output: str, seed: int) -
         return KeepDecision(False, None, "no held-out validation region to judge adapting")
     tensors = [torch.from_numpy(p).float() for p in planes]
     rng = torch.Generator().manual_seed(seed + 3)
+    noises = adapted[1]
     comparison = compare_risks(
-        _plane_denoiser(start, output, noises),
-        _plane_denoiser(adapted, output, noises),
+        network_denoiser(*start, output),
+        network_denoiser(*adapted, output),
         tensors,
         [_probe_noise(noise, plane) for noise, plane in zip(noises, planes, strict=True)],
         rng,
@@ -90,17 +89,3 @@ def _probe_noise(noise, plane):
     if noise.scale_known:
         return noise
     return GaussianNoise(max(estimate_sigma([plane]), MIN_SIGMA))
-
-
-def _plane_denoiser(network, output: str, noises: list):
-    """Map the i-th ``(H, W)`` plane to the whole-image output (float32, no autocast)."""
-    multiple = 2 ** network.regularizers[0].depth
-
-    @torch.no_grad()
-    def run(plane: torch.Tensor, index: int) -> torch.Tensor:
-        height, width = plane.shape
-        padded = reflect_pad(plane[None, None], [-height % multiple, -width % multiple])
-        x, z = network(padded, noise=noises[index])
-        return (z if output == "z" else x)[0, 0, :height, :width].float()
-
-    return run

@@ -6,6 +6,7 @@ checks the metadata and the tensors' shapes (:mod:`.model_schema`) before buildi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import zipfile
@@ -33,6 +34,8 @@ MAX_HEADER_BYTES = 100 * 1024**2
 #: ``load_model(BUILTIN)`` loads the prior shipped with the package (see :mod:`.prior`).
 BUILTIN = "builtin"
 BUILTIN_PRIOR_FILE = Path(__file__).parent / "priors" / "n2i_prior.safetensors"
+#: the prior's white-noise network, used instead where it denoises better (prior.choice)
+BUILTIN_WHITE_FILE = BUILTIN_PRIOR_FILE.with_name("n2i_prior_white.safetensors")
 
 
 def load_model(source: str | os.PathLike) -> TrainedModel:
@@ -55,11 +58,7 @@ def load_model(source: str | os.PathLike) -> TrainedModel:
         The file is missing, damaged, not one of ours, or asks for more than a model may.
     """
     if source == BUILTIN:
-        if not BUILTIN_PRIOR_FILE.is_file():
-            raise InputError(
-                f"The built-in prior is missing from this installation ({BUILTIN_PRIOR_FILE})."
-            )
-        source = BUILTIN_PRIOR_FILE
+        return _builtin_prior()
     path = Path(source)
     if path.is_dir():
         raise ModelFileError(f"{path} is a folder, not a model file.")
@@ -71,6 +70,18 @@ def load_model(source: str | os.PathLike) -> TrainedModel:
     if path.stat().st_size > MAX_MODEL_BYTES:
         raise ModelFileError(f"{path} is larger than any model file ({MAX_MODEL_BYTES} bytes).")
     return model_from_bytes(path.read_bytes(), str(path))
+
+
+def _builtin_prior() -> TrainedModel:
+    """Load the physics-aware prior, with the white-noise network as its alternative."""
+    for path in (BUILTIN_PRIOR_FILE, BUILTIN_WHITE_FILE):
+        if not path.is_file():
+            raise InputError(f"The built-in prior is missing from this installation ({path}).")
+    physics = model_from_bytes(BUILTIN_PRIOR_FILE.read_bytes(), str(BUILTIN_PRIOR_FILE))
+    white = model_from_bytes(BUILTIN_WHITE_FILE.read_bytes(), str(BUILTIN_WHITE_FILE))
+    physics.history["prior_network"] = "physics"
+    white.history["prior_network"] = "white"
+    return dataclasses.replace(physics, alternatives=(white,))
 
 
 def load_bioimageio(path: str | os.PathLike) -> TrainedModel:

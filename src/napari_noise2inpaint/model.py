@@ -42,6 +42,10 @@ class TrainedModel:
         Training summary (steps, epochs, losses, time, whether it was stopped early).
     data_info : dict
         Shape and dtype of the training data.
+    alternatives : tuple of TrainedModel
+        Other networks that may denoise an image instead, chosen per image by estimated
+        risk (the built-in prior's white-noise network; see
+        :mod:`napari_noise2inpaint.prior.choice`). Not saved with the model.
     """
 
     network: Denoiser
@@ -50,6 +54,7 @@ class TrainedModel:
     stds: list[float]
     history: dict[str, Any] = field(default_factory=dict)
     data_info: dict[str, Any] = field(default_factory=dict)
+    alternatives: tuple[TrainedModel, ...] = ()
 
     @property
     def mu(self) -> float | None:
@@ -73,7 +78,13 @@ class TrainedModel:
         """Return a copy whose config has ``precision`` (the network is shared); None: self."""
         if precision is None:
             return self
-        return dataclasses.replace(self, config=self.config.replace(precision=precision))
+        alternatives = tuple(model.with_precision(precision) for model in self.alternatives)
+        config = self.config.replace(precision=precision)
+        return dataclasses.replace(self, config=config, alternatives=alternatives)
+
+    def without_alternatives(self) -> TrainedModel:
+        """Return this model alone (its network shared), without alternatives."""
+        return dataclasses.replace(self, alternatives=())
 
     def save(self, path: str) -> None:
         """Write the model to a safetensors file; see :func:`napari_noise2inpaint.save_model`."""

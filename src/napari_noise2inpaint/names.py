@@ -22,7 +22,7 @@ NOISE_NAMES = {
     "gaussian": "white Gaussian",
     "poisson_gaussian": "Poisson-Gaussian",
     "correlated": "correlated Gaussian",
-    "auto": "estimated from each image",
+    "auto": "from the image",
 }
 
 

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .unet import reflect_pad
+
 PROBES = 2
 EPSILON = 1e-2  # probe step, relative to the noise (float32 round-off vs curvature)
 BLOCK = 16  # pixels per side of the blocks whose spread gives the standard error
@@ -108,3 +110,30 @@ def _block_means(values: torch.Tensor) -> np.ndarray:
     rows, cols = height // BLOCK, width // BLOCK
     cropped = values[: rows * BLOCK, : cols * BLOCK]
     return cropped.reshape(rows, BLOCK, cols, BLOCK).mean(dim=(1, 3)).flatten().numpy()
+
+
+def network_denoiser(
+    network, noises: list, output: str
+) -> Callable[[torch.Tensor, int], torch.Tensor]:
+    """Wrap a network as a denoiser of ``(H, W)`` planes for :func:`compare_risks`.
+
+    Parameters
+    ----------
+    network : Denoiser
+        In eval mode; run in float32 (probe differences are small) on whole planes, all
+        pixels in the data consistency: the output the user gets.
+    noises : list
+        The data-consistency noise of the i-th plane (None: the network's own).
+    output : {"z", "x", "masks"}
+        The model's test-time output ("masks" is judged on "x").
+    """
+    multiple = 2 ** network.regularizers[0].depth
+
+    @torch.no_grad()
+    def run(plane: torch.Tensor, index: int) -> torch.Tensor:
+        height, width = plane.shape
+        padded = reflect_pad(plane[None, None], [-height % multiple, -width % multiple])
+        x, z = network(padded, noise=noises[index])
+        return (z if output == "z" else x)[0, 0, :height, :width].float()
+
+    return run

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import threading
 import time
@@ -20,9 +21,10 @@ from .losses import masked_loss
 from .masks import neighbour_values, random_lambda
 from .model import TrainedModel, autocast, resolve_device, uses_bfloat16
 from .network import Denoiser
-from .noise import build_noise_model
+from .noise import AUTO, build_noise_model
 from .preview import PreviewSource, denoise_preview
 from .prior import check_init, config_for_init, start_name
+from .prior.choice import choose_start
 from .sampling import PatchBatch, PatchSampler
 from .structured import blind_spot_for
 from .training_data import TrainingData, prepare_training_data, source_training_data
@@ -96,6 +98,8 @@ def iter_train(
         The weights with the best validation loss, or the last ones with
         ``config.keep_weights="last"``; ``history`` records both losses.
     """
+    if init is not None:
+        init, config = choose_start(init, images, config)
     if config is None:
         config = start_config() if init is None else config_for_init(start_config(), init)
     if init is not None:
@@ -162,7 +166,7 @@ class _Run:
         self.loss = math.nan
         self.val_loss: float | None = None
         self.start_name = start_name(init)
-        self.start_state = None
+        self.init = None
         self.init_steps = init.history.get("steps", 0) if init is not None else 0
         if init is not None:
             self._load_start(init)
@@ -204,7 +208,7 @@ class _Run:
         self.net.regularizers.load_state_dict(init.network.regularizers.state_dict())
         with torch.no_grad():
             self.net.mu_raw.copy_(init.network.mu_raw)
-        self.start_state = copy.deepcopy(self.net.state_dict())
+        self.init = init
         self._validate()
 
     def _validation_batch(self, to_device, n_sets, kernel) -> tuple[PatchBatch, torch.Tensor]:
@@ -362,7 +366,7 @@ class _Run:
         paused = time.perf_counter()
         self.net.eval()
         # from a starting model: what a run ending now returns (the keep rule applied)
-        model = self._snapshot() if self.start_state is None else self.finish(None)
+        model = self._snapshot() if self.init is None else self.finish(None)
         yield Snapshot(progress.step, progress.elapsed_s, model)
         self.start += time.perf_counter() - paused  # the consumer's time is not training
 
@@ -382,8 +386,6 @@ class _Run:
         trained = self.net.state_dict() if keep_last else self.best_state
         network = self._network_with(trained)
         decision = self._keep_decision(network, keep_last)
-        if decision is not None and not decision.adapted:
-            network = self._network_with(self.start_state)
         history = {
             "steps": self.step,
             "epochs": self.step / self.steps_per_epoch,
@@ -411,6 +413,9 @@ class _Run:
             self.resume.network = copy.deepcopy(trained)
             self.resume.optimizer = copy.deepcopy(self.optimizer.state_dict())
             self.resume.step, self.resume.seconds = self.step, history["seconds"]
+        if history["kept_weights"] == "start":  # the starting model as it was
+            history["prior_network"] = self.init.history.get("prior_network")
+            return dataclasses.replace(self.init, history=history)
         return TrainedModel(
             network, self.config, self.data.means, self.data.stds, history, self.data.info
         )
@@ -427,7 +432,7 @@ class _Run:
         loss is then the true error) or 3D.
         """
         data = self.data
-        if self.start_state is None or data.train_targets is not None:
+        if self.init is None or data.train_targets is not None:
             return None
         if self.config.spatial_dims == 3:
             return None
@@ -436,13 +441,14 @@ class _Run:
         if not keep_last and self.best_step == 0:
             return KeepDecision(False, None, "no training step helped")
         noises = data.validation_noises or [self.noise] * len(data.validation)
-        start = self._network_with(self.start_state)
+        own = self.init.config.noise_model != AUTO  # the start as the user got it
+        start = (self.init.network.eval(), [None] * len(noises) if own else noises)
         output = self.config.inference_output
-        return keep_rule.decide(start, network, data.validation, noises, output, self.config.seed)
+        return keep_rule.decide(start, (network, noises), data.validation, output, self.config.seed)
 
     def _kept_name(self, decision: KeepDecision | None, keep_last: bool) -> str:
         """Return "start" when the starting weights are returned, else "last" or "best"."""
-        unbeaten = self.start_state is not None and not keep_last and self.best_step == 0
+        unbeaten = self.init is not None and not keep_last and self.best_step == 0
         if unbeaten or (decision is not None and not decision.adapted):
             return "start"
         return "last" if keep_last else "best"

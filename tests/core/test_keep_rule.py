@@ -5,11 +5,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from napari_noise2inpaint import Noise2InpaintConfig, load_model, save_model, train
+from napari_noise2inpaint import Noise2InpaintConfig, denoise, load_model, save_model, train
 from napari_noise2inpaint.keep_rule import decide
 from napari_noise2inpaint.network import Denoiser
 from napari_noise2inpaint.noise import CorrelatedNoise, GaussianNoise, PoissonGaussianNoise
 from napari_noise2inpaint.prior import config_for_init
+from napari_noise2inpaint.prior.choice import choose_network
 from napari_noise2inpaint.risk import compare_risks
 
 
@@ -75,8 +76,8 @@ def test_the_rule_keeps_whichever_network_denoises_better():
     prior = model.network
     untrained = Denoiser(model.config, torch.Generator().manual_seed(0)).eval()
     plane, noise = _normalised_noisy()
-    better = decide(untrained, prior, [plane], [noise], "z", seed=0)
-    worse = decide(prior, untrained, [plane], [noise], "z", seed=0)
+    better = decide((untrained, [noise]), (prior, [noise]), [plane], "z", seed=0)
+    worse = decide((prior, [noise]), (untrained, [noise]), [plane], "z", seed=0)
     assert better.adapted and better.gain_db > 1
     assert not worse.adapted and worse.gain_db < -1
     assert worse.record()["kept"] == "start"
@@ -101,9 +102,11 @@ def test_adapting_on_pure_noise_keeps_the_prior_and_says_why(tmp_path):
     model = _adapt(noise)
     assert model.history["kept_weights"] == "start"
     assert model.history["adaptation"]["kept"] == "start"
-    prior = load_model("builtin").network.state_dict()
+    chosen = choose_network(load_model("builtin"), noise)  # what Denoise now uses
+    prior = chosen.network.state_dict()
     for key, value in model.network.state_dict().items():
         assert torch.equal(value, prior[key]), key
+    np.testing.assert_array_equal(denoise(model, noise), denoise(chosen, noise))
     save_model(model, tmp_path / "adapted.safetensors")
     reloaded = load_model(tmp_path / "adapted.safetensors")
     assert reloaded.history["adaptation"] == model.history["adaptation"]

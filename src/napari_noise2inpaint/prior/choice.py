@@ -1,0 +1,106 @@
+"""Which network of the built-in prior denoises an image best, by estimated risk.
+
+The built-in prior ships two networks of one architecture: the physics-aware one (trained
+with each sample's noise model in the data consistency: white, Poisson-Gaussian and
+correlated noise) and the white one (trained blind, unit-weight data consistency), which is
+better on white and camera noise of natural images (``benchmarks/results/prior_physics``).
+For every image the one with the lower estimated mean squared error (Stein's unbiased risk
+estimate, :mod:`napari_noise2inpaint.risk`, under the noise estimated from the image) on a
+central crop of its first plane is used. Neither network's weights were fitted to the image,
+so the estimate is unbiased.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from napari_noise2inpaint.data import check_array, resolve_channel_axis, to_planes
+from napari_noise2inpaint.noise import AUTO
+from napari_noise2inpaint.per_image import channel_noise
+from napari_noise2inpaint.risk import compare_risks, network_denoiser
+
+if TYPE_CHECKING:
+    from napari_noise2inpaint.config import Noise2InpaintConfig
+    from napari_noise2inpaint.model import TrainedModel
+
+CROP = 256  # pixels per side judged: about a second for both networks on one core
+
+
+def choose_network(model: TrainedModel, plane: np.ndarray) -> TrainedModel:
+    """Return ``model`` or the one of its ``alternatives`` with the lowest estimated risk.
+
+    Parameters
+    ----------
+    model : TrainedModel
+        A model with ``alternatives`` (the built-in prior); others are returned as they are.
+    plane : numpy.ndarray
+        A 2D plane of the image (intensity units).
+
+    Returns
+    -------
+    TrainedModel
+        The chosen model, without alternatives (its ``history["prior_network"]`` names it).
+    """
+    if not model.alternatives:
+        return model
+    crop = _central_crop(np.asarray(plane, dtype=np.float32), CROP)
+    mean, std = float(crop.mean()), float(crop.std()) or 1.0
+    probe = channel_noise(crop).normalised(mean, std, absolute=True)
+    normalised = torch.from_numpy((crop - mean) / std)
+    rng = torch.Generator().manual_seed(model.config.seed)
+    best = _alone(model)
+    for other in map(_alone, model.alternatives):
+        comparison = compare_risks(
+            _denoiser(best, probe), _denoiser(other, probe), [normalised], [probe], rng
+        )
+        if comparison.second < comparison.first:
+            best = other
+    return best
+
+
+def choose_start(
+    init: TrainedModel, images, config: Noise2InpaintConfig | None
+) -> tuple[TrainedModel, Noise2InpaintConfig | None]:
+    """Pick the prior's network to adapt to ``images``, as :func:`choose_network` does.
+
+    Settings that name a noise model (not "auto") keep the physics-aware network; when the
+    white one is chosen, the settings take its noise model (unit-weight white noise), so that
+    adapting starts from exactly what *Denoise now* gave.
+
+    Returns
+    -------
+    tuple
+        ``(init, config)``: the chosen model (without alternatives) and the settings.
+    """
+    if not init.alternatives:
+        return init, config
+    if images is None or (config is not None and config.noise_model != AUTO):
+        return init.without_alternatives(), config
+    first = check_array(images[0] if isinstance(images, (list, tuple)) else images)
+    axis, _ = resolve_channel_axis(first, None if config is None else config.channel_axis)
+    planes, _ = to_planes(first, axis)
+    chosen = choose_network(init, planes.reshape(-1, *planes.shape[-2:])[0])
+    if config is not None and chosen.config.noise_model != AUTO:
+        config = config.replace(
+            noise_model=chosen.config.noise_model, noise_sigma=chosen.config.noise_sigma
+        )
+    return chosen, config
+
+
+def _alone(model: TrainedModel) -> TrainedModel:
+    return model if not model.alternatives else model.without_alternatives()
+
+
+def _denoiser(model: TrainedModel, probe):
+    """Wrap the network as the user gets it (estimated physics for noise-aware models)."""
+    noise = probe if model.config.noise_model == AUTO else None
+    return network_denoiser(model.network.eval(), [noise], model.config.inference_output)
+
+
+def _central_crop(plane: np.ndarray, side: int) -> np.ndarray:
+    height, width = plane.shape[-2:]
+    top, left = max(0, (height - side) // 2), max(0, (width - side) // 2)
+    return np.ascontiguousarray(plane[top : top + side, left : left + side])
