@@ -18,6 +18,7 @@ from .events import DenoiseProgress
 from .inference import denoise
 from .loading import model_from_bytes
 from .model import TrainedModel
+from .prior.choice import choose_network, first_plane
 
 DEFAULT_CHUNK = {2: 1024, 3: 128}
 DEFAULT_CHUNK_DEPTH = 32
@@ -192,7 +193,7 @@ def denoise_lazy(
     }
     check_denoise_options(model, **options)
     plan = plan or plan_chunks(model, image.shape, channel_axis=channel_axis)
-    model_bytes = model_to_bytes(model)
+    model_bytes = model_to_bytes(one_network(model, image, plan, options))
     block = functools.partial(
         _denoise_block,
         model_bytes=model_bytes,
@@ -221,6 +222,14 @@ def _denoise_block(block: np.ndarray, *, model_bytes: bytes, key: str, options: 
 
 def _denoise_array(model: TrainedModel, block: np.ndarray, options: dict) -> np.ndarray:
     return denoise(model, block, **options).astype(np.float32, copy=False)
+
+
+def one_network(model: TrainedModel, image, plan: ChunkPlan, options: dict) -> TrainedModel:
+    """Choose the built-in prior's network once, on the first chunk: no seams between chunks."""
+    if not model.alternatives or options.get("noise_sigma") is not None:
+        return model
+    first = np.asarray(image[tuple(slice(0, int(sizes[0])) for sizes in plan.chunks)])
+    return choose_network(model, first_plane(first, options.get("channel_axis")))
 
 
 def iter_denoise_chunks(
@@ -253,6 +262,7 @@ def iter_denoise_chunks(
     """
     check_denoise_options(model, **options)
     plan = plan or plan_chunks(model, image.shape, channel_axis=options.get("channel_axis"))
+    model = one_network(model, image, plan, options)
     offsets = [np.cumsum((0, *sizes)) for sizes in plan.chunks]
     numblocks = tuple(len(sizes) for sizes in plan.chunks)
     total = int(np.prod(numblocks))

@@ -14,6 +14,7 @@ import numpy as np
 from .data import broadcast_statistics, channel_statistics
 from .errors import InputError
 from .noise import AUTO, GaussianNoise, NoiseModel, from_config
+from .noise.estimation import resolve_noise_parameters
 from .noise.identify import estimate_noise
 
 
@@ -115,3 +116,14 @@ def channel_noise(first_plane: np.ndarray, noise=None, noise_sigma=None) -> Nois
     if noise_sigma is not None and noise_sigma != "estimate":
         return GaussianNoise(float(noise_sigma))
     return estimate_noise(first_plane).model
+
+
+def settings_noise(plane: np.ndarray, config) -> NoiseModel:
+    """Return the noise model that ``config``'s noise settings give for ``plane``.
+
+    What the settings leave open (sigma, gain and offset, the correlation kernel, from the
+    background region when one is set) is estimated from the plane (intensity units), as for
+    training: how a user overrides the built-in prior's own estimate.
+    """
+    stack = np.asarray(plane, dtype=np.float32)[None, None]
+    return from_config(resolve_noise_parameters(config, [stack], []))

@@ -35,10 +35,13 @@ def start_denoise(
     suffix: str,
     panel: ProgressPanel,
     on_done: Callable,
+    noise_settings: dict | None = None,
 ) -> None:
     """Denoise ``snapshot`` with ``model`` in ``job``; the result layer is named by ``suffix``.
 
     ``on_done`` runs at the end, whatever happened (also when the output cannot be created).
+    ``noise_settings`` override the noise estimate of the built-in prior (see
+    :func:`.runs.denoise_run`).
     """
     panel.start(Phase.DENOISING.value)
     if snapshot.lazy:
@@ -50,6 +53,7 @@ def start_denoise(
         snapshot.data,
         model.config.channel_axis,
         device,
+        noise_settings,
         doing="denoising",
         on_yield=lambda p: panel.update_progress(p.fraction, p.left_s),
         on_return=lambda result: add_result(viewer, snapshot, result, suffix),
@@ -59,16 +63,20 @@ def start_denoise(
 
 
 def add_result(viewer, snapshot: LayerSnapshot, result, suffix: str, preview=None) -> None:
-    """Add a denoised ``(image, contrast_limits)`` placed like the input, as a new layer.
+    """Add a denoised ``(image, contrast_limits, note)`` placed like the input, as a new layer.
+
+    The note, when there is one, is shown in one line.
 
     ``preview`` (a :class:`~.preview.RunPreview`), when given, is ended and its layer removed.
     No other layer is touched: the input may have been renamed or removed meanwhile, and a
     layer that already has the result's name keeps it (napari numbers the new one).
     """
-    image, limits = result
+    image, limits, note = result
     if preview is not None:
         preview.remove()
     viewer.add_image(image, **snapshot.layer_kwargs(suffix, contrast_limits=limits))
+    if note:
+        show_info(note)
 
 
 def chunked_denoise_job(model, data, target, channel_axis: int | None, device: str):

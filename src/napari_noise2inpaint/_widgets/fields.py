@@ -9,7 +9,8 @@ from napari.layers import Image
 from napari_noise2inpaint import InputError, Noise2InpaintConfig, available_devices
 from napari_noise2inpaint.config import start_config
 from napari_noise2inpaint.names import METHOD_NAMES, picker_choices
-from napari_noise2inpaint.prior import ADAPT_LEARNING_RATE, config_for_init
+from napari_noise2inpaint.noise import AUTO
+from napari_noise2inpaint.prior import ADAPT_LEARNING_RATE, config_for_init, fixed_fields
 
 from .noise_fields import NoiseFields
 from .start_fields import StartFields
@@ -148,9 +149,24 @@ class TrainFields:
             self.learning_rate.value = ADAPT_LEARNING_RATE
         for name in ARCHITECTURE_FIELDS:
             getattr(self, name).enabled = model is None
-        self.noise.model.enabled = model is None
+        self.noise.model.enabled = model is None or "noise_model" not in fixed_fields(model)
         self._enable_mode()
         self._show_camera_hint()
+
+    def noise_override(self, model) -> dict | None:
+        """Return the noise settings that replace ``model``'s own estimate, or None.
+
+        Models that estimate each image's noise (the built-in prior) take the noise model
+        chosen here instead, with its gain/offset or background region.
+
+        Raises
+        ------
+        InputError
+            The background region is not a rectangle over the image.
+        """
+        if model.config.noise_model != AUTO or self.noise.model.value == AUTO:
+            return None
+        return self.noise.values(self.image.value)
 
     def _remembered_values(self) -> dict:
         """Return the scratch settings that a starting model replaces (restored for scratch)."""

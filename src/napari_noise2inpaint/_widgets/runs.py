@@ -15,6 +15,9 @@ from enum import Enum
 import numpy as np
 
 from napari_noise2inpaint import PreviewUpdate, TrainProgress, iter_denoise, iter_train
+from napari_noise2inpaint.noise import AUTO
+from napari_noise2inpaint.per_image import settings_noise
+from napari_noise2inpaint.prior.choice import first_plane, prior_note
 
 from .snapshot import contrast_limits
 
@@ -185,19 +188,39 @@ def keep_better(trained, init) -> Trained:
     return Trained(trained, trained, kept_start=history.get("kept_weights") == "start")
 
 
-def denoise_run(model, data: np.ndarray, channel_axis: int | None, device: str):
+def _noise_and_network(model, data, channel_axis, noise_settings):
+    """Return the user's noise model (if any) and the built-in prior's network and note."""
+    noise = None
+    if noise_settings and model.config.noise_model == AUTO:
+        plane = first_plane(data, channel_axis)
+        noise = settings_noise(plane, model.config.replace(**noise_settings))
+    if not model.alternatives:
+        note = None if noise is None else f"Noise: {noise.describe()} (your settings)."
+        return model, noise, note
+    model, note = prior_note(model, data, channel_axis, noise)
+    return model, noise, note
+
+
+def denoise_run(
+    model, data: np.ndarray, channel_axis: int | None, device: str, noise_settings=None
+):
     """Denoise ``data`` with ``model``, yielding :class:`Progress` at most every 0.5 s.
 
-    Returns ``(image, contrast_limits)``.
+    ``noise_settings`` (config fields of the noise model the user chose) replace the noise
+    estimate of models that estimate each image's noise, such as the built-in prior.
+
+    Returns ``(image, contrast_limits, note)``: the note says in one line which noise the
+    built-in prior found or was given and which of its networks denoised (else None).
     """
     start = last_sent = time.perf_counter()
-    events = iter_denoise(model, data, channel_axis=channel_axis, device=device)
+    model, noise, note = _noise_and_network(model, data, channel_axis, noise_settings)
+    events = iter_denoise(model, data, channel_axis=channel_axis, device=device, noise=noise)
     while True:
         try:
             progress = next(events)
         except StopIteration as end:
             image = end.value
-            return image, contrast_limits(image)
+            return image, contrast_limits(image), note
         now = time.perf_counter()
         if now - last_sent >= GUI_INTERVAL_S and progress.total:
             fraction = progress.done / progress.total

@@ -138,6 +138,7 @@ class TrainWidget(ModelFileActions, QWidget):
             snapshot = LayerSnapshot.of(self.fields.image.value)
             if model.normalises_each_image:
                 snapshot.check_not_constant()
+            noise_settings = self.fields.noise_override(model)
         except (InputError, OSError) as exc:
             show_error(error_message(exc, "loading the model"))
             return
@@ -153,6 +154,7 @@ class TrainWidget(ModelFileActions, QWidget):
             suffix=suffix,
             panel=self.panel,
             on_done=self._end_job,
+            noise_settings=noise_settings,
         )
 
     # -- worker callbacks ------------------------------------------------------------

@@ -19,6 +19,7 @@ import torch
 
 from napari_noise2inpaint.data import check_array, resolve_channel_axis, to_planes
 from napari_noise2inpaint.noise import AUTO
+from napari_noise2inpaint.noise.identify import estimate_noise
 from napari_noise2inpaint.per_image import channel_noise
 from napari_noise2inpaint.risk import compare_risks, network_denoiser
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from napari_noise2inpaint.model import TrainedModel
 
 CROP = 256  # pixels per side judged: about a second for both networks on one core
+NETWORK_LABELS = {"physics": "physics-aware network", "white": "white-noise network"}
 
 
 def choose_network(model: TrainedModel, plane: np.ndarray) -> TrainedModel:
@@ -79,15 +81,52 @@ def choose_start(
         return init, config
     if images is None or (config is not None and config.noise_model != AUTO):
         return init.without_alternatives(), config
-    first = check_array(images[0] if isinstance(images, (list, tuple)) else images)
-    axis, _ = resolve_channel_axis(first, None if config is None else config.channel_axis)
-    planes, _ = to_planes(first, axis)
-    chosen = choose_network(init, planes.reshape(-1, *planes.shape[-2:])[0])
+    first = images[0] if isinstance(images, (list, tuple)) else images
+    chosen = choose_network(
+        init, first_plane(first, None if config is None else config.channel_axis)
+    )
     if config is not None and chosen.config.noise_model != AUTO:
         config = config.replace(
             noise_model=chosen.config.noise_model, noise_sigma=chosen.config.noise_sigma
         )
     return chosen, config
+
+
+def prior_note(model: TrainedModel, image, channel_axis=None, noise=None):
+    """Choose the prior's network for ``image`` and say in one line what was found and used.
+
+    Parameters
+    ----------
+    model : TrainedModel
+        The built-in prior (with its alternatives).
+    image : array_like
+        The image to denoise.
+    channel_axis : int, optional
+        Its channel axis; the first channel's first plane is judged.
+    noise : NoiseModel, optional
+        The user's noise model (intensity units): the physics-aware network takes it.
+
+    Returns
+    -------
+    tuple
+        ``(model, line)``: the chosen model and e.g. "Noise: correlated noise, about 3x3;
+        denoised with the built-in prior's physics-aware network."
+    """
+    plane = first_plane(image, channel_axis)
+    if noise is not None:
+        chosen, found = model.without_alternatives(), f"{noise.describe()} (your settings)"
+    else:
+        chosen, found = choose_network(model, plane), estimate_noise(plane).text()
+    label = NETWORK_LABELS.get(chosen.history.get("prior_network"), "network")
+    return chosen, f"Noise: {found}; denoised with the built-in prior's {label}."
+
+
+def first_plane(image, channel_axis=None) -> np.ndarray:
+    """Return the first 2D plane of the first channel of ``image`` (float32)."""
+    array = check_array(image)
+    axis, _ = resolve_channel_axis(array, channel_axis)
+    planes, _ = to_planes(array, axis)
+    return planes.reshape(-1, *planes.shape[-2:])[0]
 
 
 def _alone(model: TrainedModel) -> TrainedModel:
