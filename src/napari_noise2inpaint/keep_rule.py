@@ -7,7 +7,9 @@ pixels it is measured on. The rule here estimates the mean squared error of the 
 (the whole-image inference, all pixels in the data consistency) with Stein's unbiased risk
 estimate (:mod:`.risk`) on the validation band that training never saw, for both weights with
 the same probes, and keeps the adapted weights only when their risk is lower by more than
-two standard errors. Without such a band (tiny images, 3D) the starting weights are kept.
+two standard errors. The estimate is only as good as the estimated noise: an estimated error
+below zero (seen on line-correlated noise) shows that it is not, and the starting weights are
+kept. Without a held-out band (tiny images, 3D) the starting weights are kept.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from .noise.models import MIN_SIGMA
 from .risk import RiskComparison, compare_risks, network_denoiser
 
 MARGIN = 2.0  # standard errors the adapted risk must beat the start by
+#: an estimated error below zero: the estimated noise (probes) does not match the image's
+UNFIT = "the estimated noise does not fit this image well enough to judge adapting"
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,8 @@ def decide(start: tuple, adapted: tuple, planes: list, output: str, seed: int) -
 
 
 def _verdict(comparison: RiskComparison) -> KeepDecision:
+    if min(comparison.first, comparison.second) <= 0:  # a squared error cannot be negative
+        return KeepDecision(False, None, UNFIT)
     gain = round(comparison.gain_db, 3)
     if comparison.second_is_better(MARGIN):
         return KeepDecision(True, gain, "adapting lowered the estimated error")

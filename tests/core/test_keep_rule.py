@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from napari_noise2inpaint import Noise2InpaintConfig, denoise, load_model, save_model, train
-from napari_noise2inpaint.keep_rule import decide
+from napari_noise2inpaint.keep_rule import UNFIT, decide
 from napari_noise2inpaint.network import Denoiser
 from napari_noise2inpaint.noise import CorrelatedNoise, GaussianNoise, PoissonGaussianNoise
 from napari_noise2inpaint.prior import config_for_init
@@ -81,6 +81,16 @@ def test_the_rule_keeps_whichever_network_denoises_better():
     assert better.adapted and better.gain_db > 1
     assert not worse.adapted and worse.gain_db < -1
     assert worse.record()["kept"] == "start"
+
+
+def test_an_estimated_noise_that_does_not_fit_keeps_the_start():
+    model = load_model("builtin")
+    untrained = Denoiser(model.config, torch.Generator().manual_seed(0)).eval()
+    plane, noise = _normalised_noisy()
+    overstated = GaussianNoise(5 * noise.sigma)  # estimated errors come out below zero
+    decision = decide((untrained, [overstated]), (model.network, [overstated]), [plane], "z", 0)
+    assert not decision.adapted
+    assert decision.reason == UNFIT
 
 
 def _adapt(image, steps=6):
