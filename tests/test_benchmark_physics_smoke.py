@@ -12,6 +12,7 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
 import cases  # noqa: E402
+import correlated_example  # noqa: E402
 import keep_rule  # noqa: E402
 import prior_physics  # noqa: E402
 import prior_speed  # noqa: E402
@@ -75,3 +76,12 @@ def test_zs_n2n(data_dir, tmp_path):
                            "--iterations", "3"])
     assert all(row["iterations"] == 3 for row in payload["images"])
     assert payload["mean"]["psnr"] > 0
+
+
+def test_correlated_example(data_dir, tmp_path):
+    payload = correlated_example.main(["--data", str(data_dir), "--out", str(tmp_path),
+                                       "--budget", "0.5"])
+    assert (tmp_path / "correlated_example.png").stat().st_size > 0
+    assert set(payload["psnr"]) == {"noisy", "white-noise network", "built-in prior",
+                                    "prior + 0 s"}
+    assert payload["note"].startswith("Noise: ")

@@ -41,7 +41,10 @@ def test_denoise_widget_offers_the_built_in_prior(qtbot, viewer, notices):
     widget.run_button.clicked.emit()
     qtbot.waitUntil(lambda: "a (N2I, prior)" in viewer.layers, timeout=TIMEOUT_MS)
     qtbot.waitUntil(lambda: widget.run_button.enabled, timeout=TIMEOUT_MS)
-    assert notices == []
+    # no error, one line on the noise found and the prior's network used
+    assert [n.type for n in notices] == ["info"]
+    assert notices[0].message.startswith("Noise: ")
+    assert "denoised with the built-in prior's" in notices[0].message
 
 
 def test_a_long_error_in_the_model_card_wraps_and_never_widens_the_dock(
