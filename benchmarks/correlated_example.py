@@ -61,7 +61,7 @@ def main(argv=None) -> dict:
         axis.axis("off")
     fig.tight_layout()
     args.out.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out / "correlated_example.png", dpi=100)
+    fig.savefig(args.out / "correlated_example.png", dpi=100, bbox_inches="tight")
     lines = ["# Correlated noise (3x3 kernel, sigma 25), set12 02", "",
              common.md_table(["result", "PSNR dB"], [[k, round(v, 2)] for k, v in scores.items()]),
              "", payload["note"], ""]
