@@ -111,7 +111,7 @@ def cluster_throughput(
     out = workdir / f"cluster_{workers}.zarr"
     target = create_ome_zarr(out, result.shape, plan.chunk_shape, "zyx")
     os.environ["OMP_NUM_THREADS"] = "1"  # inherited by the worker processes
-    with LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0") as cluster:
         start = time.perf_counter()
         store_on_cluster(result, target, cluster.scheduler_address)
         seconds = time.perf_counter() - start

@@ -222,7 +222,7 @@ def test_cli_runs_the_chunks_on_a_dask_scheduler(tmp_path, model, stack):
     source = _ome_input(tmp_path / "in.zarr", stack, [2.0, 0.5, 0.5])
     out = tmp_path / "out.zarr"
     with LocalCluster(
-        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0"
     ) as cluster:
         code = main(
             [

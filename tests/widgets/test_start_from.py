@@ -2,7 +2,13 @@
 
 import numpy as np
 import pytest
-from widget_helpers import noisy, result_layer, result_names, wait_idle
+from widget_helpers import (
+    hold_training_until_stopped,
+    noisy,
+    result_layer,
+    result_names,
+    wait_idle,
+)
 
 from napari_noise2inpaint import Noise2InpaintConfig, save_model, train
 from napari_noise2inpaint._widgets import model_info, runs, start_fields
@@ -114,8 +120,9 @@ def test_the_adaptation_line_says_what_adapting_did():
 
 
 def test_stopping_before_the_first_step_keeps_the_starting_model(
-    prior, qtbot, viewer, train_widget, notices
+    prior, qtbot, viewer, train_widget, notices, monkeypatch
 ):
+    hold_training_until_stopped(monkeypatch)
     viewer.add_image(noisy((32, 32)), name="img")
     train_widget.fields.start_from.value = "builtin"
     train_widget.fields.length.value = 100_000

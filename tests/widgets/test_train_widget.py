@@ -2,6 +2,7 @@ import numpy as np
 import torch
 from widget_helpers import (
     TIMEOUT_MS,
+    hold_training_until_stopped,
     is_idle,
     noisy,
     record_previews,
@@ -85,15 +86,16 @@ def test_train_called_from_code_while_a_job_runs_starts_nothing(
 
 
 def test_stopping_before_the_first_step_trains_nothing_and_keeps_the_model(
-    qtbot, viewer, train_widget, notices
+    qtbot, viewer, train_widget, notices, monkeypatch
 ):
     viewer.add_image(noisy((32, 32)), name="img")
     train(qtbot, train_widget)
     previous = train_widget.model
     viewer.layers.remove(result_layer(viewer, "img"))
+    hold_training_until_stopped(monkeypatch)
     train_widget.fields.length.value = 100_000
     train_widget.train()
-    train_widget.stop()  # before the worker could make a step
+    train_widget.stop()
     wait_idle(qtbot, train_widget)
 
     assert train_widget.model is previous
