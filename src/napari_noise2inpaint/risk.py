@@ -80,9 +80,13 @@ def compare_risks(
     """
     sums, blocks = np.zeros(3), []
     for index, (plane, noise) in enumerate(zip(planes, noises, strict=True)):
-        reference = first(plane, index)
-        probes = [noise.perturbation(reference, rng) for _ in range(PROBES)]
-        terms = [_risk_map(lambda y, f=f, i=index: f(y, i), plane, probes) for f in (first, second)]
+        denoisers = [lambda y, f=f, i=index: f(y, i) for f in (first, second)]
+        outputs = [denoiser(plane) for denoiser in denoisers]
+        probes = [noise.perturbation(outputs[0], rng) for _ in range(PROBES)]
+        terms = [
+            _risk_map(denoiser, plane, out, probes)
+            for denoiser, out in zip(denoisers, outputs, strict=True)
+        ]
         variance = torch.stack([p.square() for p in probes]).mean(0)
         sums += [float(terms[0].sum()), float(terms[1].sum()), float(variance.sum())]
         blocks.append(_block_means(terms[0] - terms[1]))
@@ -93,9 +97,11 @@ def compare_risks(
     return RiskComparison(first_risk - variance, second_risk - variance, variance, float(error))
 
 
-def _risk_map(denoiser, plane: torch.Tensor, probes: list[torch.Tensor]) -> torch.Tensor:
-    """Per-pixel ``(f(y) - y)^2 + 2 b (f(y + eps b) - f(y)) / eps`` averaged over probes."""
-    out = denoiser(plane)
+def _risk_map(denoiser, plane, out, probes: list[torch.Tensor]) -> torch.Tensor:
+    """Per-pixel ``(f(y) - y)^2 + 2 b (f(y + eps b) - f(y)) / eps`` averaged over probes.
+
+    ``out`` is ``f(y)``, computed once by the caller.
+    """
     divergence = sum(
         probe * (denoiser(plane + EPSILON * probe) - out) / EPSILON for probe in probes
     ) / len(probes)

@@ -432,9 +432,7 @@ class _Run:
         loss is then the true error) or 3D.
         """
         data = self.data
-        if self.init is None or data.train_targets is not None:
-            return None
-        if self.config.spatial_dims == 3:
+        if self.init is None or data.train_targets is not None or self.config.spatial_dims == 3:
             return None
         if not data.validation_held_out:
             return KeepDecision(False, None, "the image is too small to judge adapting")

@@ -67,7 +67,7 @@ def estimate_noise(plane: np.ndarray, region: list[int] | None = None) -> NoiseE
     NoiseEstimate
     """
     full = np.asarray(plane, dtype=np.float64)
-    plane = _central_crop(full)
+    plane = central_crop(full)
     background = plane if region is None else plane_region(full, region)
     sigma = estimate_sigma([background]) if min(background.shape) >= 10 else 0.0
     evidence = flat_block_evidence(plane)
@@ -89,6 +89,7 @@ def plane_region(plane: np.ndarray, region: list[int]) -> np.ndarray:
     return plane[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)]
 
 
-def _central_crop(plane: np.ndarray) -> np.ndarray:
-    top, left = ((s - min(s, CROP)) // 2 for s in plane.shape)
-    return plane[top : top + CROP, left : left + CROP]
+def central_crop(plane: np.ndarray, side: int = CROP) -> np.ndarray:
+    """Return the central ``side x side`` part of a 2D plane (all of a smaller side)."""
+    top, left = ((s - min(s, side)) // 2 for s in plane.shape)
+    return plane[top : top + side, left : left + side]

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from napari_noise2inpaint.data import check_array, resolve_channel_axis, to_planes
+from napari_noise2inpaint.data import check_array, resolve_channel_axis
 from napari_noise2inpaint.noise import AUTO
-from napari_noise2inpaint.noise.identify import estimate_noise
+from napari_noise2inpaint.noise.identify import central_crop, estimate_noise
 from napari_noise2inpaint.per_image import channel_noise
 from napari_noise2inpaint.risk import compare_risks, network_denoiser
 
@@ -48,7 +48,7 @@ def choose_network(model: TrainedModel, plane: np.ndarray) -> TrainedModel:
     """
     if not model.alternatives:
         return model
-    crop = _central_crop(np.asarray(plane, dtype=np.float32), CROP)
+    crop = np.ascontiguousarray(central_crop(np.asarray(plane, dtype=np.float32), CROP))
     mean, std = float(crop.mean()), float(crop.std()) or 1.0
     probe = channel_noise(crop).normalised(mean, std, absolute=True)
     normalised = torch.from_numpy((crop - mean) / std)
@@ -122,11 +122,15 @@ def prior_note(model: TrainedModel, image, channel_axis=None, noise=None):
 
 
 def first_plane(image, channel_axis=None) -> np.ndarray:
-    """Return the first 2D plane of the first channel of ``image`` (float32)."""
+    """Return the first 2D plane of the first channel of ``image`` (float32).
+
+    Only that plane is converted: the rest of a stack is not copied.
+    """
     array = check_array(image)
     axis, _ = resolve_channel_axis(array, channel_axis)
-    planes, _ = to_planes(array, axis)
-    return planes.reshape(-1, *planes.shape[-2:])[0]
+    if axis is not None:
+        array = np.take(array, 0, axis=axis)
+    return array[(0,) * (array.ndim - 2)].astype(np.float32)
 
 
 def _alone(model: TrainedModel) -> TrainedModel:
@@ -137,9 +141,3 @@ def _denoiser(model: TrainedModel, probe):
     """Wrap the network as the user gets it (estimated physics for noise-aware models)."""
     noise = probe if model.config.noise_model == AUTO else None
     return network_denoiser(model.network.eval(), [noise], model.config.inference_output)
-
-
-def _central_crop(plane: np.ndarray, side: int) -> np.ndarray:
-    height, width = plane.shape[-2:]
-    top, left = max(0, (height - side) // 2), max(0, (width - side) // 2)
-    return np.ascontiguousarray(plane[top : top + side, left : left + side])
