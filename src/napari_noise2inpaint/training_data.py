@@ -19,7 +19,7 @@ from .data import (
     volume_depth,
 )
 from .errors import InputError
-from .noise import AUTO, from_config
+from .noise import AUTO, GaussianNoise, from_config
 from .noise.estimation import resolve_noise_parameters
 from .per_image import channel_noise, noises_per_plane, plane_statistics
 
@@ -99,7 +99,8 @@ def prepare_training_data(
     if target_arrays is not None and [a.shape for a in target_arrays] != [a.shape for a in arrays]:
         raise InputError("Each target must have the same shape as its noisy image.")
     stacks, axis = _planes_of(arrays, config.channel_axis, notes)
-    config = resolve_noise_parameters(config, stacks, notes)
+    if not _unit_weight_white(config):
+        config = resolve_noise_parameters(config, stacks, notes)
     depths = _depths(arrays, axis, config)
     noises = None
     if config.normalisation == "per_image":
@@ -130,6 +131,17 @@ def prepare_training_data(
     data = TrainingData(train, val, train_t, val_t, means, stds, patch, config, info, notes)
     data.train_noises, data.validation_noises = noise_split
     return data
+
+
+def _unit_weight_white(config: Noise2InpaintConfig) -> bool:
+    """Tell whether a per-image model keeps unit-weight white noise, as when it denoises.
+
+    The built-in prior's white-noise network was trained so; estimating sigma for its
+    adaptation would change its data consistency and start about 1 dB below it.
+    """
+    if config.normalisation != "per_image" or config.noise_model == AUTO:
+        return False
+    return from_config(config) == GaussianNoise()
 
 
 def _as_list(images, name: str) -> list[np.ndarray]:

@@ -7,6 +7,7 @@ from scipy.ndimage import convolve
 from napari_noise2inpaint import denoise, load_model, save_model
 from napari_noise2inpaint.noise import GaussianNoise
 from napari_noise2inpaint.prior.choice import choose_network
+from napari_noise2inpaint.training_data import prepare_training_data
 
 
 def _scene(size=192, seed=0):
@@ -74,3 +75,14 @@ def test_a_saved_prior_is_the_physics_network_alone(prior, tmp_path):
     loaded = load_model(tmp_path / "prior.safetensors")
     assert loaded.alternatives == ()
     assert loaded.config.noise_model == "auto"
+
+
+def test_adapting_the_white_network_keeps_its_unit_weight_data_consistency(prior):
+    """Its adaptation sees the data term it was trained with, not an estimated sigma."""
+    white = next(m for m in prior.alternatives if m.history["prior_network"] == "white")
+    image = np.random.default_rng(3).normal(100, 20, (96, 96)).astype(np.float32)
+    data = prepare_training_data(image, white.config.replace(patch_size=32))
+    assert data.config.noise_sigma is None
+    assert data.train_noises and all(n == GaussianNoise() for n in data.train_noises)
+    given = prepare_training_data(image, white.config.replace(patch_size=32, noise_sigma=20.0))
+    assert given.train_noises[0].sigma == pytest.approx(20.0 / image.std(), rel=1e-3)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from napari_noise2inpaint.errors import InputError
+from napari_noise2inpaint.noise.blocks import quiet_kernel
 
 BLOCK = 8
 MIN_REGION = 16
@@ -189,7 +190,8 @@ def resolve_noise_parameters(config, stacks: list[np.ndarray], notes: list[str])
     if config.noise_model == "correlated" and config.noise_kernel is None:
         region = config.noise_region
         if region is None:
-            kernel = estimate_noise_kernel(planes[0], detrend=True)
+            kernel = quiet_kernel(planes[0])
+            kernel = estimate_noise_kernel(planes[0], detrend=True) if kernel is None else kernel
         else:
             kernel = estimate_noise_kernel(_region_of(planes[0], region))
         changes["noise_kernel"] = kernel.tolist()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from napari_noise2inpaint.noise.blocks import quiet_kernel
 from napari_noise2inpaint.noise.estimation import (
     estimate_noise_kernel,
     estimate_poisson_gaussian,
@@ -75,12 +76,18 @@ def estimate_noise(plane: np.ndarray, region: list[int] | None = None) -> NoiseE
         return NoiseEstimate(GaussianNoise(sigma or None), reliable=False)
     suggested, reliable = evidence.suggestion()
     if suggested == "correlated":
-        kernel = estimate_noise_kernel(background, detrend=region is None)
+        kernel = correlation_kernel(plane, background, region)
         return NoiseEstimate(CorrelatedNoise(kernel), reliable)
     if suggested == "poisson_gaussian":
         gain, offset = estimate_poisson_gaussian([plane])
         return NoiseEstimate(PoissonGaussianNoise(gain, offset, relative=False), reliable)
     return NoiseEstimate(GaussianNoise(sigma), reliable and evidence.blocks >= MIN_FLAT_BLOCKS)
+
+
+def correlation_kernel(plane: np.ndarray, background: np.ndarray, region) -> np.ndarray:
+    """Return the noise's autocorrelation kernel: from the user's region, else quiet blocks."""
+    kernel = None if region is not None else quiet_kernel(plane)
+    return estimate_noise_kernel(background, detrend=region is None) if kernel is None else kernel
 
 
 def plane_region(plane: np.ndarray, region: list[int]) -> np.ndarray:
