@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 CONV = {2: nn.Conv2d, 3: nn.Conv3d}
 NORM = {2: nn.BatchNorm2d, 3: nn.BatchNorm3d}
 POOL = {2: F.max_pool2d, 3: F.max_pool3d}
+NORMS = (nn.BatchNorm2d, nn.BatchNorm3d)
 
 
 def _conv_block(in_channels: int, out_channels: int, dims: int) -> nn.Sequential:
@@ -73,6 +77,26 @@ class UNet(nn.Module):
             x = block(torch.cat([x, skip], dim=1))
         out = self.head(x)[(..., *(slice(0, size) for size in sizes))]
         return out + image
+
+
+def fold_batch_norms(module: nn.Module) -> nn.Module:
+    """Return an inference copy of ``module`` with each batch norm folded into its convolution.
+
+    In eval mode a batch norm after a bias-free convolution is an affine map per channel, so
+    it becomes the convolution's weights and bias (equal up to rounding, about 1e-6): one pass
+    fewer over every feature map (about a fifth of a U-Net's time on a CPU). The copy is for
+    denoising only; ``module`` is unchanged.
+    """
+    folded = copy.deepcopy(module).eval()
+    for block in folded.modules():
+        if not isinstance(block, nn.Sequential):
+            continue
+        layers = list(block)
+        for index, (layer, following) in enumerate(zip(layers, layers[1:], strict=False)):
+            if isinstance(layer, (nn.Conv2d, nn.Conv3d)) and isinstance(following, NORMS):
+                block[index] = fuse_conv_bn_eval(layer, following)
+                block[index + 1] = nn.Identity()
+    return folded
 
 
 def reflect_pad(image: torch.Tensor, pads: list[int]) -> torch.Tensor:

@@ -4,7 +4,7 @@ import torch
 from napari_noise2inpaint import Noise2InpaintConfig
 from napari_noise2inpaint.network import Denoiser
 from napari_noise2inpaint.noise import data_consistency
-from napari_noise2inpaint.unet import UNet, init_weights
+from napari_noise2inpaint.unet import NORMS, UNet, fold_batch_norms, init_weights
 
 
 def test_data_consistency_solves_the_least_squares_problem_of_eq_10a(rng):
@@ -69,3 +69,23 @@ def test_receptive_radius_bounds_the_influence_of_a_pixel(rng):
     assert len(rows) > 0
     assert (rows - size // 2).abs().max() <= radius
     assert (cols - size // 2).abs().max() <= radius
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_folded_batch_norms_give_the_same_output_and_leave_the_network_alone(dims, rng):
+    unet = UNet(features=4, depth=2, dims=dims)
+    init_weights(unet, rng)
+    with torch.no_grad():  # batch statistics and affine parameters away from 0 and 1
+        for norm in (m for m in unet.modules() if isinstance(m, NORMS)):
+            norm.running_mean.uniform_(-0.5, 0.5, generator=rng)
+            norm.running_var.uniform_(0.5, 2.0, generator=rng)
+            norm.weight.uniform_(0.5, 1.5, generator=rng)
+            norm.bias.uniform_(-0.2, 0.2, generator=rng)
+        unet.head.weight.normal_(generator=rng)
+    unet.eval()
+    image = torch.randn((1, 1) + (12,) * dims, generator=rng)
+    folded = fold_batch_norms(unet)
+    with torch.no_grad():
+        torch.testing.assert_close(folded(image), unet(image), atol=1e-5, rtol=1e-5)
+    assert not any(isinstance(m, NORMS) for m in folded.modules())
+    assert sum(isinstance(m, NORMS) for m in unet.modules()) == 2 * 5  # two per block
