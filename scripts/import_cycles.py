@@ -101,6 +101,23 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return result
 
 
+def floors(graph: dict[str, set[str]]) -> list[str]:
+    """Return the longest chain of imports (each circle taken as one module), top first."""
+    group = {node: node for node in graph}
+    for component in cycles(graph):
+        for member in component:
+            group[member] = component[0]
+    chains: dict[str, list[str]] = {}
+
+    def chain(node: str) -> list[str]:
+        if node not in chains:
+            below = {group[c] for m in graph if group[m] == node for c in graph[m]} - {node}
+            chains[node] = [node, *max((chain(b) for b in sorted(below)), key=len, default=[])]
+        return chains[node]
+
+    return max((chain(group[node]) for node in sorted(graph)), key=len)
+
+
 def longest_functions(names: dict[str, Path], count: int = 5) -> list[tuple[int, str]]:
     """Return the ``count`` longest functions as (lines, name), docstrings included."""
     lengths = []
@@ -116,7 +133,8 @@ def main() -> None:
     """Print the modules in import circles and the longest functions."""
     package = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_PACKAGE
     names = module_names(package)
-    print(f"modules: {len(names)}")
+    entries = [p for p in package.iterdir() if not p.name.startswith((".", "__pycache__"))]
+    print(f"modules: {len(names)}; top-level entries: {len(entries)}")
     for types, label in ((True, "all imports"), (False, "without TYPE_CHECKING imports")):
         graph = {
             name: imported_modules(name, path, set(names), types) for name, path in names.items()
@@ -126,6 +144,10 @@ def main() -> None:
         print(f"{label}: {len(members)} modules in an import circle")
         for component in found:
             print("  circle:", " <-> ".join(module or "__init__" for module in component))
+    run_time = {n: imported_modules(n, p, set(names), False) for n, p in names.items()}
+    longest = floors(run_time)
+    chain = " -> ".join(module or "__init__" for module in longest)
+    print(f"floors (run-time imports): {len(longest)}: {chain}")
     print("longest functions:")
     for lines, name in longest_functions(names):
         print(f"  {lines:4d}  {name}")
