@@ -6,22 +6,28 @@
 network's code. This module path is named by every exported package: keep it (or a
 re-export of :class:`Noise2InpaintPipeline` under it) when moving code. Packages are read back
 by :func:`napari_noise2inpaint.loading.load_bioimageio`.
+
+Models that normalise each image (the built-in prior) are normalised here, not by the spec's
+pre- and postprocessing: the spec has no step that maps an output back with the *input's*
+mean and std (``scale_mean_variance`` would give the denoised image the noisy image's
+variance), and the data-consistency step needs each image's noise in its own normalised
+units, estimated from the raw image by the library (:mod:`napari_noise2inpaint.per_image`),
+exactly as :func:`napari_noise2inpaint.denoise` does.
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import nn
 
+from .model import TrainedModel
 from .model_schema import parse_config
 from .network import Denoiser
-from .noise import build_noise_model
-
-if TYPE_CHECKING:
-    from .model import TrainedModel
+from .noise import BatchNoise, build_noise_model
+from .per_image import plane_noises, plane_statistics
 
 
 class Noise2InpaintPipeline(nn.Module):
@@ -38,11 +44,18 @@ class Noise2InpaintPipeline(nn.Module):
         Which network output is returned: the last regulariser output ``z`` or the
         data-consistency output ``x``. Defaults to the config's ``inference_output``;
         ``"masks"`` (mask averaging, random at test time) falls back to ``"z"``.
+    per_image : bool
+        Normalise every plane by its own mean and std instead of ``means`` and ``stds``, with
+        each plane's noise model in the data consistency (estimated from the raw plane for
+        ``noise_model="auto"``), as :func:`napari_noise2inpaint.denoise` does for models that
+        normalise each image. False for packages exported before this option existed.
 
     Notes
     -----
     ``forward`` takes a ``(B, C, Y, X)`` float tensor with ``C == len(means)``; each channel is
     denoised on its own with its own statistics, like :func:`napari_noise2inpaint.denoise`.
+    With ``per_image`` every batch item is its own image (its noise is estimated from it), and
+    ``forward`` runs NumPy code: it cannot be traced to TorchScript.
     The state dict holds only the network's weights (keys prefixed ``network.``).
     """
 
@@ -52,6 +65,7 @@ class Noise2InpaintPipeline(nn.Module):
         means: list[float],
         stds: list[float],
         output: str | None = None,
+        per_image: bool = False,
     ):
         super().__init__()
         self.config = parse_config(json.dumps(config), "The pipeline's config")
@@ -62,6 +76,8 @@ class Noise2InpaintPipeline(nn.Module):
         self.network.eval()
         chosen = output or self.config.inference_output
         self.output = "x" if chosen == "x" else "z"
+        self.per_image = bool(per_image)
+        self.statistics = ([float(m) for m in means], [float(s) for s in stds])
         shape = (1, len(means), 1, 1)
         mean = torch.tensor(means, dtype=torch.float32).reshape(shape)
         std = torch.tensor(stds, dtype=torch.float32).reshape(shape)
@@ -71,11 +87,35 @@ class Noise2InpaintPipeline(nn.Module):
     def forward(self, raw: torch.Tensor) -> torch.Tensor:
         """Denoise a ``(B, C, Y, X)`` batch in intensity units; returns float32, same shape."""
         raw = raw.float()
-        normalised = (raw - self.mean) / self.std
-        flat = normalised.reshape(-1, 1, raw.shape[-2], raw.shape[-1])
-        x, z = self.network(flat)
-        denoised = (z if self.output == "z" else x).reshape(raw.shape)
-        return denoised * self.std + self.mean
+        if self.per_image:
+            return self._each_image(raw)
+        return self._denoise((raw - self.mean) / self.std) * self.std + self.mean
+
+    def _denoise(self, normalised: torch.Tensor, noise=None) -> torch.Tensor:
+        """Run the network on every plane of a normalised ``(B, C, Y, X)`` batch."""
+        flat = normalised.reshape(-1, 1, *normalised.shape[-2:])
+        x, z = self.network(flat, noise=noise)
+        return (z if self.output == "z" else x).reshape(normalised.shape)
+
+    def _each_image(self, raw: torch.Tensor) -> torch.Tensor:
+        """Normalise every plane by its own mean and std, with its own noise model."""
+        planes = raw.detach().cpu().numpy().swapaxes(0, 1)  # (C, B, Y, X), as denoise sees it
+        means, stds = plane_statistics(planes)
+        noise = self._plane_noises(planes, means, stds)
+        mean, std = (torch.from_numpy(a.swapaxes(0, 1)).to(raw.device) for a in (means, stds))
+        denoised = self._denoise(((raw.double() - mean) / std).float(), noise)
+        return (denoised.double() * std + mean).float()
+
+    def _plane_noises(self, planes, means, stds) -> BatchNoise | None:
+        """Each batch item's noise models, one per channel (None: the network's own)."""
+        model = TrainedModel(self.network, self.config, *self.statistics)
+        samples = [
+            plane_noises(model, planes[:, [b]], means[:, [b]], stds[:, [b]])
+            for b in range(planes.shape[1])
+        ]
+        if samples[0] is None:
+            return None
+        return BatchNoise([noise for sample in samples for noise in sample])
 
 
 def pipeline_kwargs(model: TrainedModel) -> dict[str, Any]:
@@ -89,7 +129,7 @@ def pipeline_kwargs(model: TrainedModel) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``config``, ``means``, ``stds`` and ``output``, all JSON-able.
+        ``config``, ``means``, ``stds``, ``output`` and ``per_image``, all JSON-able.
     """
     output = model.config.inference_output
     return {
@@ -97,6 +137,7 @@ def pipeline_kwargs(model: TrainedModel) -> dict[str, Any]:
         "means": [float(m) for m in model.means],
         "stds": [float(s) for s in model.stds],
         "output": "x" if output == "x" else "z",
+        "per_image": model.normalises_each_image,
     }
 
 

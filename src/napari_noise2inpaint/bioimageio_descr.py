@@ -59,8 +59,22 @@ def _tensors(v, step: int, folder: Path, shape, fixed: bool):
     return inputs, outputs
 
 
+def _torchscript(v, folder: Path, torch_version):
+    """Describe the TorchScript weights, or None when the package has none."""
+    if not (folder / TORCHSCRIPT_FILE).is_file():
+        return None
+    return v.TorchscriptWeightsDescr(
+        source=folder / TORCHSCRIPT_FILE,
+        pytorch_version=torch_version,
+        parent="pytorch_state_dict",
+        comment="torch.jit.trace of the pytorch_state_dict pipeline",
+    )
+
+
 def describe(spec, model, folder: Path, shape, fixed, info, name, authors):
     """Return the ``ModelDescr`` of the package whose files are in ``folder``.
+
+    TorchScript weights are declared when ``folder`` holds them.
 
     Parameters
     ----------
@@ -95,12 +109,7 @@ def describe(spec, model, folder: Path, shape, fixed, info, name, authors):
             architecture=architecture,
             pytorch_version=torch_version,
         ),
-        torchscript=v.TorchscriptWeightsDescr(
-            source=folder / TORCHSCRIPT_FILE,
-            pytorch_version=torch_version,
-            parent="pytorch_state_dict",
-            comment="torch.jit.trace of the pytorch_state_dict pipeline",
-        ),
+        torchscript=_torchscript(v, folder, torch_version),
     )
     card = info["card"]
     return v.ModelDescr(

@@ -1,9 +1,13 @@
 """Share models through the BioImage Model Zoo: export a package, load one back.
 
 :func:`export_bioimageio` writes a bioimage.io model package (format 0.5, built with
-``bioimageio.spec``) holding TorchScript and PyTorch state-dict weights of the whole inference
-pipeline (normalisation, unrolled network, data-consistency steps: raw intensities in and out),
-test tensors, a cover image and a documentation page generated from the :func:`model_card`.
+``bioimageio.spec``) holding PyTorch state-dict weights of the whole inference pipeline
+(normalisation, unrolled network, data-consistency steps: raw intensities in and out) and, for
+models normalised by their training data's statistics, TorchScript weights of it; test
+tensors, a cover image and a documentation page generated from the :func:`model_card`.
+Models that normalise each image (the built-in prior) get no TorchScript weights: their
+pipeline estimates each image's noise with NumPy, which a trace would freeze to the test
+image's (see :mod:`napari_noise2inpaint.bioimageio_arch`).
 :func:`load_bioimageio` reads such a package back as a :class:`TrainedModel` without needing
 ``bioimageio`` installed.
 """
@@ -31,6 +35,7 @@ from .errors import InputError, ModelFileError
 from .loading import load_bioimageio  # noqa: F401 (public here)
 from .model import TrainedModel
 from .model_card import card_markdown, cover_image, model_card
+from .noise import CorrelatedNoise, from_config
 from .packages import (  # noqa: F401 (package_metadata: public here)
     INFO_FILE,
     MODEL_FILE,
@@ -41,6 +46,11 @@ from .packages import (  # noqa: F401 (package_metadata: public here)
 )
 
 TEST_SIDE = 64
+PER_IMAGE_NOTE = (
+    "Every image is normalised by its own mean and standard deviation, and its noise is "
+    "estimated from it, inside the network (as napari-noise2inpaint's denoise does); so the "
+    "package has PyTorch state-dict weights only, no TorchScript weights."
+)
 
 
 def export_bioimageio(
@@ -88,8 +98,8 @@ def export_bioimageio(
     test_input = _test_input(model, image)
     with torch.no_grad():
         test_output = pipeline(torch.from_numpy(test_input)).numpy()
-    traced = _trace(pipeline, test_input, test_output)
-    fixed = model.config.noise_model == "correlated"
+    traced = None if pipeline.per_image else _trace(pipeline, test_input, test_output)
+    fixed = _fixed_size(model)
     with tempfile.TemporaryDirectory(prefix="n2i-bioimageio-") as folder:
         folder = Path(folder)
         info = _write_files(folder, model, pipeline, traced, (test_input, test_output), fixed)
@@ -106,11 +116,15 @@ def export_bioimageio(
 
 
 def _write_files(folder: Path, model, pipeline, traced, tests, fixed: bool) -> dict:
-    """Write the package's files into ``folder``; return its ``noise2inpaint.json`` info."""
+    """Write the package's files into ``folder``; return its ``noise2inpaint.json`` info.
+
+    ``traced`` is the TorchScript pipeline, or None for a package without TorchScript weights.
+    """
     test_input, test_output = tests
     torch.save(pipeline.state_dict(), folder / STATE_DICT_FILE)
     save_model(model, folder / MODEL_FILE)
-    traced.save(str(folder / TORCHSCRIPT_FILE))
+    if traced is not None:
+        traced.save(str(folder / TORCHSCRIPT_FILE))
     np.save(folder / "test_input.npy", test_input)
     np.save(folder / "test_output.npy", test_output)
     tifffile.imwrite(folder / "sample_input.tif", test_input[0])
@@ -118,6 +132,8 @@ def _write_files(folder: Path, model, pipeline, traced, tests, fixed: bool) -> d
     cover_image(test_input[0, 0], test_output[0, 0]).save(folder / "cover.png")
     card = model_card(model)
     notes = [_size_note(model, test_input.shape[-2:], fixed)]
+    if pipeline.per_image:
+        notes.append(PER_IMAGE_NOTE)
     (folder / "README.md").write_text(card_markdown(card, notes), encoding="utf-8")
     info = _package_info(model, card)
     (folder / INFO_FILE).write_text(json.dumps(info, indent=2, default=str), "utf-8")
@@ -221,6 +237,17 @@ def _trace(pipeline: Noise2InpaintPipeline, test_input: np.ndarray, expected: np
     if result.shape != expected.shape or not np.allclose(result, expected, atol=tolerance):
         raise RuntimeError("The TorchScript trace does not reproduce the eager pipeline.")
     return traced
+
+
+def _fixed_size(model: TrainedModel) -> bool:
+    """Whether the package takes one image size: that of the traced correlated-noise pipeline.
+
+    Its noise spectrum depends on the size and the trace keeps the test image's. Models that
+    normalise each image are not traced; their noise models are built for every image.
+    """
+    if model.normalises_each_image:
+        return False
+    return isinstance(from_config(model.config), CorrelatedNoise)
 
 
 def _size_note(model: TrainedModel, shape, fixed: bool) -> str:
