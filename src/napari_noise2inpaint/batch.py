@@ -1,7 +1,9 @@
 """Denoising many files: an iterator over ``(path, result or error)``, one image at a time.
 
 Memory is bounded by one image (and its result): nothing is kept between files. One file that
-cannot be read or denoised gives an item with its error and the others go on.
+cannot be read or denoised gives an item with its error and the others go on. A stop event
+ends the batch cleanly between two tiles; the generator returns a :class:`BatchOutcome` that
+says which files were done and which were not.
 
 Examples
 --------
@@ -13,15 +15,16 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Generator, Iterable
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Generator, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import InputError
-from .events import DenoiseProgress, run_to_end
+from .events import DenoiseProgress
 from .files import is_pattern, remove_stale_temp_files, resolved
 from .inference import iter_denoise
 from .io import PILLOW_SUFFIXES, TIFF_SUFFIXES, guess_axes, read_image, write_tiff
@@ -64,6 +67,58 @@ class BatchItem:
     uncertainty_output: Path | None = None
     error: str | None = None
     skipped: bool = False
+
+
+@dataclass
+class BatchOutcome:
+    """What a batch did: the value :func:`iter_batch` returns.
+
+    Attributes
+    ----------
+    denoised, skipped : list of pathlib.Path
+        Inputs denoised (and written, with ``out``), and inputs skipped.
+    failed : dict of pathlib.Path to str
+        Inputs that failed, with the error's sentence.
+    not_done : list of pathlib.Path
+        Inputs left when the stop event was set, in order; this run wrote nothing for them
+        (the file it was denoising is among them).
+    """
+
+    denoised: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    failed: dict[Path, str] = field(default_factory=dict)
+    not_done: list[Path] = field(default_factory=list)
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the stop event ended the batch before its last file."""
+        return bool(self.not_done)
+
+    def add(self, item: BatchItem) -> None:
+        """Count one finished item."""
+        if item.error:
+            self.failed[item.path] = item.error
+        elif item.skipped:
+            self.skipped.append(item.path)
+        else:
+            self.denoised.append(item.path)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every file of a batch is denoised with."""
+
+    model: TrainedModel
+    uncertainty: bool
+    masks: int
+    keep_results: bool
+    progress: Callable | None
+    stop_event: threading.Event | None
+    options: dict
+
+    @property
+    def stopping(self) -> bool:
+        return self.stop_event is not None and self.stop_event.is_set()
 
 
 def collect_inputs(sources: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
@@ -124,8 +179,9 @@ def iter_batch(
     keep_results: bool = True,
     progress=None,
     reads: Iterable[str | os.PathLike] = (),
+    stop_event: threading.Event | None = None,
     **kwargs,
-) -> Generator[BatchItem, None, None]:
+) -> Generator[BatchItem, None, BatchOutcome]:
     """Denoise files one after the other, yielding a :class:`BatchItem` per file.
 
     Parameters
@@ -155,13 +211,22 @@ def iter_batch(
         Called with ``(index, total, DenoiseProgress)`` during each image.
     reads : iterable of path-like
         Other files the run reads (a model file): never written, ``overwrite`` or not.
+    stop_event : threading.Event, optional
+        Checked before each file and after each batch of tiles; when set, the batch ends
+        without an item for the file being denoised, and nothing of that file is written.
+        Results written before stay, complete (each file is written atomically).
     **kwargs
         Passed to :func:`napari_noise2inpaint.iter_denoise` (channel_axis, device, ...).
 
     Yields
     ------
     BatchItem
-        One per input file, in order.
+        One per input file done, in order.
+
+    Returns
+    -------
+    BatchOutcome
+        The files denoised, skipped and failed, and those left by a stop.
 
     Raises
     ------
@@ -173,30 +238,52 @@ def iter_batch(
     if uncertainty:
         check_masks(masks)
     files = collect_inputs(sources)
+    uncertainty_out = Path(uncertainty_out or out) if uncertainty and out is not None else None
     if out is not None:
-        uncertainty_out = Path(uncertainty_out or out) if uncertainty else None
-        names = _output_names(files, Path(out), uncertainty_out)
-        _check_out(names, [*files, *reads], overwrite or skip_existing)
-        for folder in (Path(out), uncertainty_out or Path(out)):
-            remove_stale_temp_files(folder)
+        _prepare_out(files, Path(out), uncertainty_out, reads, overwrite or skip_existing)
+    run = _Run(model, uncertainty, masks, keep_results, progress, stop_event, kwargs)
+    outcome = BatchOutcome()
     for index, path in enumerate(files):
-        item = BatchItem(path, index, len(files))
-        if out is not None:
-            item.output = output_path(path, Path(out))
-            if uncertainty_out is not None:
-                item.uncertainty_output = output_path(path, uncertainty_out, "_uncertainty")
-            if skip_existing and _done(item):
-                item.skipped = True
-                yield item
-                continue
-        try:
-            _process(model, item, uncertainty, masks, progress, kwargs)
-        except (InputError, OSError, RuntimeError, MemoryError) as error:
-            item.error = _one_line(error)
-            item.output = item.uncertainty_output = None
-        if not keep_results:
-            item.result = item.uncertainty = None
+        item = _item(path, index, len(files), out, uncertainty_out)
+        if run.stopping or not _handle(run, item, skip_existing):
+            outcome.not_done = files[index:]
+            break
+        outcome.add(item)
         yield item
+    return outcome
+
+
+def _prepare_out(files, out: Path, uncertainty_out: Path | None, reads, existing_ok) -> None:
+    """Check the output names, then remove the temporary files killed runs left."""
+    names = _output_names(files, out, uncertainty_out)
+    _check_out(names, [*files, *reads], existing_ok)
+    for folder in (out, uncertainty_out or out):
+        remove_stale_temp_files(folder)
+
+
+def _item(path: Path, index: int, total: int, out, uncertainty_out) -> BatchItem:
+    item = BatchItem(path, index, total)
+    if out is not None:
+        item.output = output_path(path, Path(out))
+    if uncertainty_out is not None:
+        item.uncertainty_output = output_path(path, uncertainty_out, "_uncertainty")
+    return item
+
+
+def _handle(run: _Run, item: BatchItem, skip_existing: bool) -> bool:
+    """Skip, denoise or fail ``item``; return False when stopped during it."""
+    if skip_existing and item.output is not None and _done(item):
+        item.skipped = True
+        return True
+    try:
+        finished = _process(run, item)
+    except (InputError, OSError, RuntimeError, MemoryError) as error:
+        item.error = _one_line(error)
+        item.output = item.uncertainty_output = None
+        finished = True
+    if not run.keep_results:
+        item.result = item.uncertainty = None
+    return finished
 
 
 def _output_names(files: list[Path], out: Path, uncertainty_out: Path | None) -> list[Path]:
@@ -239,24 +326,40 @@ def _done(item: BatchItem) -> bool:
     return all(path.is_file() for path in wanted if path is not None)
 
 
-def _process(model, item: BatchItem, uncertainty: bool, masks: int, progress, kwargs) -> None:
+def _process(run: _Run, item: BatchItem) -> bool:
+    """Denoise and write ``item``; return False, with nothing written, when stopped."""
     image = read_image(item.path)
-    if uncertainty:
-        generator = iter_denoise_with_uncertainty(model, image, masks=masks, **kwargs)
+    if run.uncertainty:
+        generator = iter_denoise_with_uncertainty(run.model, image, masks=run.masks, **run.options)
     else:
-        generator = iter_denoise(model, image, **kwargs)
+        generator = iter_denoise(run.model, image, **run.options)
 
     def report(event) -> None:
-        if progress is not None and isinstance(event, DenoiseProgress):
-            progress(item.index, item.total, event)
+        if run.progress is not None and isinstance(event, DenoiseProgress):
+            run.progress(item.index, item.total, event)
 
-    result = run_to_end(generator, report)
+    result = _run_unless_stopped(generator, report, run)
     del image
-    item.result, item.uncertainty = result if uncertainty else (result, None)
+    if result is None:
+        return False
+    item.result, item.uncertainty = result if run.uncertainty else (result, None)
     if item.output is not None:
         write_result(item.output, item.result, item.path)
-        if uncertainty:
+        if run.uncertainty:
             write_result(item.uncertainty_output, item.uncertainty, item.path)
+    return True
+
+
+def _run_unless_stopped(generator: Generator, on_event: Callable, run: _Run):
+    """Return what ``generator`` returns, or None (the generator closed) once stopped."""
+    while not run.stopping:
+        try:
+            event = next(generator)
+        except StopIteration as done:
+            return done.value
+        on_event(event)
+    generator.close()
+    return None
 
 
 def write_result(path: Path, result: np.ndarray, source: Path) -> Path:

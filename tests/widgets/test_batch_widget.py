@@ -1,3 +1,5 @@
+import threading
+
 import numpy as np
 import pytest
 import tifffile
@@ -74,28 +76,43 @@ def test_folder_is_written_with_scale_and_bad_files_are_reported(qtbot, widget, 
     assert "2 image(s) written" in notice.message and "broken.tif" in notice.message
 
 
-def test_stop_ends_a_folder_run_between_files(qtbot, widget, tmp_path, notices, monkeypatch):
-    from napari_noise2inpaint._widgets import batch_runs
+def test_stop_during_a_folder_run_keeps_whole_results_and_says_what_is_left(
+    qtbot, widget, tmp_path, notices, monkeypatch
+):
+    from napari_noise2inpaint import batch
 
-    folder = tmp_path / "many"
+    folder, out = tmp_path / "many", tmp_path / "out"
     folder.mkdir()
     for index in range(4):
         write_tiff(folder / f"w{index}.tif", noisy((32, 32), index))
+    inputs = {path.name: path.read_bytes() for path in folder.iterdir()}
     widget.in_folder.value = folder
-    widget.out_folder.value = tmp_path / "out"
-    original = batch_runs.iter_batch
+    widget.out_folder.value = out
+    real_iter_denoise, calls, in_second_file = batch.iter_denoise, [], threading.Event()
 
-    def stop_after_first(*args, **kwargs):  # Stop pressed while the first file is written
-        for item in original(*args, **kwargs):
-            widget.job.stop_event.set()
-            yield item
+    def hold_the_second_file(*args, **kwargs):  # half denoised until Stop: no race with it
+        calls.append(args)
+        events = real_iter_denoise(*args, **kwargs)
+        if len(calls) == 2:
+            first = next(events)
+            in_second_file.set()
+            assert widget.job.stop_event.wait(TIMEOUT_MS / 1000)
+            yield first
+        return (yield from events)
 
-    monkeypatch.setattr(batch_runs, "iter_batch", stop_after_first)
+    monkeypatch.setattr(batch, "iter_denoise", hold_the_second_file)
     widget.apply_folder.clicked.emit()
+    qtbot.waitUntil(in_second_file.is_set, timeout=TIMEOUT_MS)
+    widget.stop_button.clicked.emit()
     qtbot.waitUntil(lambda: len(notices) > 0, timeout=TIMEOUT_MS)
     idle(qtbot, widget)
-    assert len(list((tmp_path / "out").iterdir())) == 1
-    assert "before Stop" in notices[0].message
+    assert [path.name for path in out.iterdir()] == ["w0.tif"]  # no partial or temporary file
+    assert tifffile.imread(out / "w0.tif").shape == (32, 32)
+    assert [n.message for n in notices] == [
+        f"Stopped: 1 image(s) written to {out}; 3 not denoised (w1.tif, w2.tif, w3.tif): "
+        "apply again with 'skip them' under 'existing results' to finish."
+    ]
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == inputs
 
 
 def test_noise_report_is_shown_for_the_chosen_layer(qtbot, viewer, widget, notices):
@@ -168,6 +185,27 @@ def test_the_noise2inpaint_widget_model_is_an_explicit_choice(
     widget.apply_layers.clicked.emit()
     qtbot.waitUntil(lambda: "a (N2I, 2 steps)" in viewer.layers, timeout=TIMEOUT_MS)
     idle(qtbot, widget)
+    assert notices == []
+
+
+def test_the_model_picker_decides_which_model_denoises(
+    qtbot, viewer, widget, train_widget, notices
+):
+    config = Noise2InpaintConfig(steps=3, features=4, unrolls=2, batch_size=2, patch_size=16)
+    train_widget.model = train(noisy((32, 32), 5), config)  # as after a training there
+    labels = [widget.model_source.native.itemText(i) for i in range(3)]
+    assert labels == ["built-in prior", "a model file", "the Noise2Inpaint widget's model"]
+    viewer.add_image(noisy((32, 32), 1), name="a")
+    for source, result in [
+        ("builtin", "a (N2I, prior)"),
+        ("file", "a (N2I, 2 steps)"),  # the model file (trained for 2 steps)
+        ("trained", "a (N2I, 3 steps)"),
+    ]:
+        widget.model_source.value = source
+        widget.layers.value = ["a"]
+        widget.apply_layers.clicked.emit()
+        qtbot.waitUntil(lambda name=result: name in viewer.layers, timeout=TIMEOUT_MS)
+        idle(qtbot, widget)
     assert notices == []
 
 

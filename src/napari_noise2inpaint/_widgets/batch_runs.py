@@ -1,14 +1,15 @@
 """The background runs of the batch widget: several layers, a folder, a noise report.
 
 Each run is a generator for napari's ``thread_worker``: it yields :class:`BatchProgress` (and
-one :class:`LayerResult` per finished layer) and checks the stop flag between tiles.
+one :class:`LayerResult` per finished layer) and checks the stop event between tiles; a
+stopped run returns normally, with what was done.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -45,23 +46,11 @@ class LayerResult:
     check: ResidualCheck | None = None
 
 
-@dataclass
-class FolderSummary:
-    """What a folder run did."""
-
-    out: Path
-    done: int = 0
-    skipped: int = 0
-    failures: list[str] = field(default_factory=list)
-    stopped: bool = False
-
-
-class _Stopped(Exception):
-    """The user pressed Stop during a file."""
-
-
 def layers_run(model, snapshots, device, *, uncertainty, masks, residual, stop_event):
-    """Denoise each snapshot in turn, yielding progress and a :class:`LayerResult` for each."""
+    """Denoise each snapshot in turn, yielding progress and a :class:`LayerResult` for each.
+
+    Stop ends the run without a result for the layer being denoised.
+    """
     axis = model.config.channel_axis
     for index, snapshot in enumerate(snapshots):
         if uncertainty:
@@ -72,6 +61,8 @@ def layers_run(model, snapshots, device, *, uncertainty, masks, residual, stop_e
             events = iter_denoise(model, snapshot.data, channel_axis=axis, device=device)
         label = f"{snapshot.name} ({index + 1}/{len(snapshots)})"
         result = yield from _relay(events, index, len(snapshots), label, stop_event)
+        if result is None:
+            return
         image, spread = result if uncertainty else (result, None)
         extras = {"uncertainty": spread}
         if residual:
@@ -81,11 +72,12 @@ def layers_run(model, snapshots, device, *, uncertainty, masks, residual, stop_e
 
 
 def _relay(events, index: int, count: int, label: str, stop_event: threading.Event):
-    """Pass one image's progress on as progress over all images; stop when asked."""
+    """Pass one image's progress on as progress over all images; return its result.
+
+    Returns None, with ``events`` closed, once ``stop_event`` is set.
+    """
     last = 0.0
-    while True:
-        if stop_event.is_set():
-            raise _Stopped
+    while not stop_event.is_set():
         try:
             event = next(events)
         except StopIteration as done:
@@ -94,30 +86,21 @@ def _relay(events, index: int, count: int, label: str, stop_event: threading.Eve
         if now - last >= GUI_INTERVAL_S and event.total:
             last = now
             yield BatchProgress((index + event.done / event.total) / count, label)
-
-
-def stoppable_layers_run(*args, **kwargs):
-    """:func:`layers_run` that ends quietly when stopped."""
-    try:
-        yield from layers_run(*args, **kwargs)
-    except _Stopped:
-        return
+    events.close()
+    return None
 
 
 def folder_run(model, files, out, device, *, uncertainty, masks, stop_event, reads=(), **existing):
-    """Denoise ``files`` into the folder ``out``; return a :class:`FolderSummary`.
+    """Denoise ``files`` into the folder ``out``; return the batch's outcome.
 
-    ``reads`` (the model file) is never written; ``existing`` holds ``skip_existing`` and
-    ``overwrite`` for results already in ``out`` (see :func:`.existing.batch_options`).
+    The outcome is a :class:`~napari_noise2inpaint.batch.BatchOutcome`. ``reads`` (the model
+    file) is never written; ``existing`` holds ``skip_existing`` and ``overwrite`` for results
+    already in ``out`` (see :func:`.existing.batch_options`). Stop ends the run between two
+    tiles: the results written stay, complete, and nothing is written for the file being
+    denoised.
     """
     out = Path(out)
     out.mkdir(exist_ok=True)
-    summary = FolderSummary(out)
-
-    def check_stop(_index, _total, _event):
-        if stop_event.is_set():
-            raise _Stopped
-
     items = iter_batch(
         model,
         files,
@@ -125,22 +108,45 @@ def folder_run(model, files, out, device, *, uncertainty, masks, stop_event, rea
         uncertainty=uncertainty,
         masks=masks,
         keep_results=False,
-        progress=check_stop,
         reads=reads,
+        stop_event=stop_event,
         **existing,
         channel_axis=model.config.channel_axis,
         device=device,
     )
-    try:
-        for item in items:
-            if item.error:
-                summary.failures.append(f"{item.path.name}: {item.error}")
-            summary.skipped += item.skipped
-            summary.done += not item.error and not item.skipped
-            yield BatchProgress((item.index + 1) / item.total, f"{item.index + 1}/{item.total}")
-    except _Stopped:
-        summary.stopped = True
-    return summary
+    while True:
+        try:
+            item = next(items)
+        except StopIteration as done:
+            return done.value
+        yield BatchProgress((item.index + 1) / item.total, f"{item.index + 1}/{item.total}")
+
+
+def folder_message(out: Path, outcome) -> str:
+    """One sentence (without its full stop) on what a folder run did and, if stopped, left.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        The output folder.
+    outcome : napari_noise2inpaint.batch.BatchOutcome
+        What the run returned.
+
+    Returns
+    -------
+    str
+    """
+    text = f"{len(outcome.denoised)} image(s) written to {out}"
+    if outcome.skipped:
+        text += f", {len(outcome.skipped)} skipped (their results existed)"
+    if outcome.stopped:
+        names = ", ".join(path.name for path in outcome.not_done[:3])
+        more = ", ..." if len(outcome.not_done) > 3 else ""
+        text = (
+            f"Stopped: {text}; {len(outcome.not_done)} not denoised ({names}{more}): apply "
+            "again with 'skip them' under 'existing results' to finish"
+        )
+    return text
 
 
 def report_run(snapshot: LayerSnapshot, channel_axis, stop_event=None):

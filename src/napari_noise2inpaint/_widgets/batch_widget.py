@@ -37,7 +37,7 @@ from napari_noise2inpaint.batch import collect_inputs
 from napari_noise2inpaint.uncertainty import DEFAULT_MASKS
 
 from . import existing, model_info
-from .batch_runs import folder_run, report_run, stoppable_layers_run
+from .batch_runs import folder_message, folder_run, layers_run, report_run
 from .fields import image_combo
 from .jobs import Job, error_message
 from .model_choice import ModelChoice
@@ -131,7 +131,7 @@ class BatchWidget(Container):
         self.verdict.visible = False
         suffix = model_info.result_suffix(model)
         self._start(
-            stoppable_layers_run,
+            layers_run,
             model,
             snapshots,
             self.device.value,
@@ -175,7 +175,7 @@ class BatchWidget(Container):
             device=self.device.value,
             doing="denoising the folder",
             on_yield=self._on_progress,
-            on_return=self._on_folder_done,
+            on_return=lambda outcome: self._on_folder_done(out, outcome),
         )
 
     def run_report(self, *_args) -> None:
@@ -250,14 +250,11 @@ class BatchWidget(Container):
             self.verdict.value = f"{snapshot.name}: {value.check.text()}"
             self.verdict.visible = True
 
-    def _on_folder_done(self, summary) -> None:
-        text = f"{summary.done} image(s) written to {summary.out}"
-        if summary.skipped:
-            text += f", {summary.skipped} skipped (their results existed)"
-        if summary.stopped:
-            text += " before Stop"
-        if summary.failures:
-            show_warning(f"{text}; {len(summary.failures)} failed: " + "; ".join(summary.failures))
+    def _on_folder_done(self, out: Path, outcome) -> None:
+        text = folder_message(out, outcome)
+        if outcome.failed:
+            failures = "; ".join(f"{path.name}: {error}" for path, error in outcome.failed.items())
+            show_warning(f"{text}; {len(outcome.failed)} failed: {failures}")
         else:
             show_info(f"{text}.")
 

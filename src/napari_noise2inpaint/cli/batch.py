@@ -154,7 +154,6 @@ def _batch(args, model, sources, options) -> int:
     sources = collect_inputs(sources)  # before any folder is made
     out = _folder(args.out, "--out")
     spread_out = _folder(args.uncertainty, "--uncertainty") if args.uncertainty else None
-    failures, done, skipped = [], 0, 0
     with contextlib.closing(Progress("denoise", "file")) as bar:
 
         def progress(index, total, event):
@@ -175,16 +174,14 @@ def _batch(args, model, sources, options) -> int:
             output=args.output,
             **options,
         )
-        for item in items:
-            bar.update(item.index + 1, item.total, {"file": item.path.name})
-            if item.error:
-                failures.append(f"{item.path}: {item.error}")
-            skipped += item.skipped
-            done += not item.error and not item.skipped
+        outcome = run_to_end(
+            items, lambda item: bar.update(item.index + 1, item.total, {"file": item.path.name})
+        )
+    done, skipped = len(outcome.denoised), len(outcome.skipped)
     print(f"Denoised {done} file(s) into {out}" + (f", skipped {skipped}" if skipped else ""))
-    for line in failures:
-        print(f"{PROG}: failed: {line}", file=sys.stderr)
-    if failures:
+    for path, error in outcome.failed.items():
+        print(f"{PROG}: failed: {path}: {error}", file=sys.stderr)
+    if outcome.failed:
         return 2 if not done and not skipped else 1
     return 0
 
