@@ -119,17 +119,25 @@ def _check_patches(config: Any) -> None:
             f"of rho {config.rho}, so its loss set would often be empty; use larger patches "
             "or a larger rho."
         )
-    if config.noise_model == "auto" and config.normalisation != "per_image":
+
+
+def _check_noise_model(config: Any) -> None:
+    from .noise import noise_class  # numpy and torch: not on this module's import
+
+    kind = noise_class(config.noise_model)
+    if kind.estimated_per_image and config.normalisation != "per_image":
         raise InputError(
-            "noise_model 'auto' (estimated from each image) needs normalisation 'per_image'."
+            f"noise_model {kind.name!r} (estimated from each image) needs normalisation "
+            "'per_image'."
         )
-    if config.spatial_dims == 3 and config.noise_model == "correlated":
+    if config.spatial_dims == 3 and not kind.supports_3d:
         raise InputError(
-            "The correlated noise model is 2D only; use 2D planes or another noise model."
+            f"The {kind.name} noise model is 2D only; use 2D planes or another noise model."
         )
 
 
 def _check_noise(config: Any) -> None:
+    _check_noise_model(config)
     if config.noise_gain is not None and config.noise_gain < 0:
         raise InputError(f"The noise gain must not be negative, got {config.noise_gain}.")
     if config.noise_sigma is not None and config.noise_sigma <= 0:

@@ -24,6 +24,7 @@ from .errors import InputError
 from .events import DenoiseProgress, run_to_end
 from .masks import neighbour_values, random_lambda
 from .memory import check_working_memory
+from .noise import noise_class
 from .noise.estimation import MAX_ESTIMATE_PLANES, estimate_sigma
 from .prior.choice import choose_network
 from .unet import memory_format, reflect_pad
@@ -190,7 +191,8 @@ def _mu_scale(model: TrainedModel, planes: np.ndarray, noise_sigma) -> float:
     if noise_sigma is None:
         return 1.0
     trained = model.config.noise_sigma
-    if model.config.noise_model != "gaussian" or not model.network.unrolled or not trained:
+    white = noise_class(model.config.noise_model).white
+    if not white or not model.network.unrolled or not trained:
         raise InputError("Noise-level rescaling needs an N2I model with white Gaussian noise.")
     if noise_sigma == "estimate":
         noise_sigma = estimate_sigma(list(planes[0][:MAX_ESTIMATE_PLANES]))

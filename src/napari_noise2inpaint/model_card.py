@@ -14,6 +14,7 @@ from PIL import Image
 
 from ._version import __version__
 from .names import METHOD_FULL_NAMES
+from .noise import noise_class
 
 VALIDATION_LOSSES = {
     "n2i": "self-supervised: loss on held-out Lambda pixels of validation data",
@@ -101,14 +102,7 @@ def model_card(model, package_version: str | None = None) -> dict[str, Any]:
 
 
 def _noise(config) -> dict[str, Any]:
-    noise: dict[str, Any] = {"model": config.noise_model}
-    if config.noise_model == "poisson_gaussian":
-        noise.update(gain=config.noise_gain, offset=config.noise_offset)
-    elif config.noise_model == "correlated":
-        noise.update(kernel=config.noise_kernel, cg_iterations=config.cg_iterations)
-    if config.noise_sigma is not None:
-        noise["sigma"] = config.noise_sigma
-    return noise
+    return {"model": config.noise_model, **noise_class(config.noise_model).card_fields(config)}
 
 
 def _number(value) -> float | None:

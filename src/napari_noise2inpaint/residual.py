@@ -19,6 +19,7 @@ import torch
 
 from .data import check_array, resolve_channel_axis, to_planes
 from .errors import InputError
+from .noise import CorrelatedNoise, GaussianNoise, PoissonGaussianNoise, noise_class
 from .noise.estimation import estimate_poisson_gaussian
 
 LAGS = (1, 2)
@@ -165,12 +166,13 @@ def _planes(noisy, denoised) -> tuple[np.ndarray, np.ndarray]:
 def _simulated_noise(noisy, denoised, noise_model, kernel, rng) -> np.ndarray:
     rng = rng or torch.Generator().manual_seed(0)
     white = torch.randn(noisy.shape, generator=rng, dtype=torch.float64).numpy()
-    if noise_model == "gaussian":
+    kind = noise_class(noise_model)
+    if kind is GaussianNoise:
         return white * np.std(noisy - denoised)
-    if noise_model == "poisson_gaussian":
+    if kind is PoissonGaussianNoise:
         gain, offset = estimate_poisson_gaussian([noisy])
         return white * np.sqrt(np.maximum(gain * denoised + offset, 1e-12))
-    if noise_model == "correlated":
+    if kind is CorrelatedNoise:
         if kernel is None:
             raise InputError("The residual check of correlated noise needs the noise kernel.")
         return _filtered(white, np.asarray(kernel, dtype=np.float64))

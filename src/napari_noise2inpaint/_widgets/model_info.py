@@ -10,6 +10,7 @@ from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
 from napari_noise2inpaint.model_card import model_card
 from napari_noise2inpaint.names import METHOD_NAMES as METHODS
 from napari_noise2inpaint.names import NOISE_NAMES
+from napari_noise2inpaint.noise import noise_class
 
 from .preview import current_plane, data_index
 from .snapshot import LayerSnapshot
@@ -21,15 +22,7 @@ STILL_IMPROVING = 0.02
 
 def noise_text(config) -> str:
     """Describe the noise parameters in a few words, e.g. ``"gain 2.07, offset 23.2"``."""
-    if config.noise_model == "poisson_gaussian" and config.noise_gain is not None:
-        return f"gain {config.noise_gain:.3g}, offset {config.noise_offset:.3g}"
-    if config.noise_model == "correlated" and config.noise_kernel is not None:
-        kernel = np.asarray(config.noise_kernel)
-        variance = kernel[kernel.shape[0] // 2, kernel.shape[1] // 2]
-        return f"kernel variance {variance:.3g} ({kernel.shape[0]}x{kernel.shape[1]})"
-    if config.noise_sigma is not None:
-        return f"sigma {config.noise_sigma:.3g}"
-    return "not estimated"
+    return noise_class(config.noise_model).parameter_text(config) or "not estimated"
 
 
 def estimate_notes(model) -> list[str]:

@@ -10,6 +10,7 @@ from napari.layers import Shapes
 
 from napari_noise2inpaint import InputError
 from napari_noise2inpaint.names import NOISE_NAMES, picker_choices
+from napari_noise2inpaint.noise import noise_class
 
 NOISE_MODELS = picker_choices(NOISE_NAMES)
 WHOLE_IMAGE = "whole image"
@@ -44,10 +45,10 @@ class NoiseFields:
 
     def update_visibility(self, *_args) -> None:
         """Show only the settings of the chosen noise model."""
-        poisson = self.model.value == "poisson_gaussian"
-        self.estimate.visible = poisson
-        self.gain.visible = self.offset.visible = poisson and not self.estimate.value
-        self.region.visible = self.model.value == "correlated"
+        kind = noise_class(self.model.value)
+        self.estimate.visible = kind.signal_dependent
+        self.gain.visible = self.offset.visible = kind.signal_dependent and not self.estimate.value
+        self.region.visible = kind.background_region
 
     def values(self, image_layer) -> dict:
         """Config fields of the chosen noise model (None where they are to be estimated).
@@ -57,11 +58,11 @@ class NoiseFields:
         InputError
             The chosen Shapes layer has no rectangle, or it lies outside the image.
         """
-        noise_model = self.model.value
-        values = {"noise_model": noise_model}
-        if noise_model == "poisson_gaussian" and not self.estimate.value:
+        kind = noise_class(self.model.value)
+        values = {"noise_model": self.model.value}
+        if kind.signal_dependent and not self.estimate.value:
             values.update(noise_gain=self.gain.value, noise_offset=self.offset.value)
-        if noise_model == "correlated" and self.region.value is not None:
+        if kind.background_region and self.region.value is not None:
             values["noise_region"] = rectangle_region(self.region.value, image_layer)
         return values
 

@@ -7,10 +7,12 @@ from .models import (
     CorrelatedNoise,
     GaussianNoise,
     NoiseModel,
+    PerImageNoise,
     PoissonGaussianNoise,
     build_noise_model,
     from_config,
     label_of,
+    noise_class,
 )
 from .solvers import check_kernel, conjugate_gradient, data_consistency
 
@@ -21,6 +23,7 @@ __all__ = [
     "CorrelatedNoise",
     "GaussianNoise",
     "NoiseModel",
+    "PerImageNoise",
     "PoissonGaussianNoise",
     "build_noise_model",
     "check_kernel",
@@ -28,4 +31,5 @@ __all__ = [
     "data_consistency",
     "from_config",
     "label_of",
+    "noise_class",
 ]

@@ -51,6 +51,46 @@ class NoiseModel:
     tooltip: ClassVar[str]
     #: signal-independent stationary noise whose pixels are independent
     white: ClassVar[bool] = False
+    #: variance ``gain * x + offset``: the user may give gain and offset or have them estimated
+    signal_dependent: ClassVar[bool] = False
+    #: its parameters can be estimated from a background region that the user marks
+    background_region: ClassVar[bool] = False
+    #: usable on 3D volumes, not only on 2D planes
+    supports_3d: ClassVar[bool] = True
+    #: estimated from each image when it is denoised (needs per-image normalisation)
+    estimated_per_image: ClassVar[bool] = False
+
+    @classmethod
+    def card_fields(cls, config) -> dict:
+        """Return this model's parameters in ``config`` for a model card (None: not known).
+
+        Parameters
+        ----------
+        config : Noise2InpaintConfig
+            A config whose ``noise_model`` is this model.
+
+        Returns
+        -------
+        dict
+            ``sigma`` when the config has it, after the model's own parameters.
+        """
+        return {} if config.noise_sigma is None else {"sigma": config.noise_sigma}
+
+    @classmethod
+    def parameter_text(cls, config) -> str | None:
+        """Describe this model's parameters in ``config`` in a few words, None if not known.
+
+        Parameters
+        ----------
+        config : Noise2InpaintConfig
+            A config whose ``noise_model`` is this model.
+
+        Returns
+        -------
+        str or None
+            E.g. ``"gain 2.07, offset 23.2"``; ``"sigma 12.3"`` when only sigma is known.
+        """
+        return None if config.noise_sigma is None else f"sigma {config.noise_sigma:.3g}"
 
     def sample(self, clean: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
         """Return ``clean`` plus a draw of this noise (same units)."""
@@ -159,6 +199,7 @@ class PoissonGaussianNoise(NoiseModel):
         "Noise that grows with brightness (photon shot noise plus camera read noise): "
         "fluorescence images with few photons."
     )
+    signal_dependent: ClassVar[bool] = True
     gain: float
     offset: float
     relative: bool = True
@@ -202,6 +243,19 @@ class PoissonGaussianNoise(NoiseModel):
         """Return the model with gain and offset times ``factor``."""
         return PoissonGaussianNoise(self.gain * factor, self.offset * factor, self.relative)
 
+    @classmethod
+    def card_fields(cls, config):
+        """Return ``gain`` and ``offset`` (and ``sigma`` when the config has it)."""
+        own = {"gain": config.noise_gain, "offset": config.noise_offset}
+        return own | super().card_fields(config)
+
+    @classmethod
+    def parameter_text(cls, config):
+        """Return e.g. "gain 2.07, offset 23.2" once the gain is known."""
+        if config.noise_gain is None:
+            return super().parameter_text(config)
+        return f"gain {config.noise_gain:.3g}, offset {config.noise_offset:.3g}"
+
     def config_fields(self):
         """Return ``noise_model``, ``noise_gain`` and ``noise_offset``."""
         return {"noise_model": self.name, "noise_gain": self.gain, "noise_offset": self.offset}
@@ -227,6 +281,8 @@ class CorrelatedNoise(NoiseModel):
         "Noise that spreads over neighbouring pixels (line-scanning or rolling-shutter "
         "cameras, resampled or compressed images): grainy blotches or streaks."
     )
+    background_region: ClassVar[bool] = True
+    supports_3d: ClassVar[bool] = False
     kernel: np.ndarray
     iterations: int = 10
     _spectra: dict = field(default_factory=dict, repr=False, compare=False)
@@ -293,6 +349,21 @@ class CorrelatedNoise(NoiseModel):
         """Return the model with the kernel times ``factor``."""
         return CorrelatedNoise(self.kernel * factor, self.iterations)
 
+    @classmethod
+    def card_fields(cls, config):
+        """Return ``kernel`` and ``cg_iterations`` (and ``sigma`` when the config has it)."""
+        own = {"kernel": config.noise_kernel, "cg_iterations": config.cg_iterations}
+        return own | super().card_fields(config)
+
+    @classmethod
+    def parameter_text(cls, config):
+        """Return e.g. "kernel variance 0.01 (3x3)" once the kernel is known."""
+        if config.noise_kernel is None:
+            return super().parameter_text(config)
+        kernel = np.asarray(config.noise_kernel)
+        variance = kernel[kernel.shape[0] // 2, kernel.shape[1] // 2]
+        return f"kernel variance {variance:.3g} ({kernel.shape[0]}x{kernel.shape[1]})"
+
     def config_fields(self):
         """Return ``noise_model``, ``noise_kernel`` and ``cg_iterations``."""
         return {
@@ -304,6 +375,48 @@ class CorrelatedNoise(NoiseModel):
     def describe(self):
         """Describe it, e.g. "correlated noise, about 3x3"."""
         return f"correlated noise, about {support_text(self.kernel)}"
+
+
+class PerImageNoise(NoiseModel):
+    """Noise estimated from each image when it is denoised (``"auto"``, the built-in prior).
+
+    Not in :data:`REGISTRY` and never instantiated: each image gets its own registered model.
+    The class answers the same questions as the registered ones (see :func:`noise_class`).
+    """
+
+    name: ClassVar[str] = AUTO
+    label: ClassVar[str] = NOISE_NAMES[AUTO]
+    estimated_per_image: ClassVar[bool] = True
+
+
+def noise_class(name: str) -> type[NoiseModel]:
+    """Return the class of a config's ``noise_model``, ``"auto"`` included.
+
+    Parameters
+    ----------
+    name : str
+        A registered name or ``"auto"``.
+
+    Returns
+    -------
+    type of NoiseModel
+        Its capabilities (``white``, ``supports_3d``, ...) answer what the name allows.
+
+    Raises
+    ------
+    InputError
+        ``name`` is not a noise model.
+
+    Examples
+    --------
+    >>> noise_class("correlated").supports_3d
+    False
+    """
+    if name == AUTO:
+        return PerImageNoise
+    if name not in REGISTRY:
+        raise InputError(f"Unknown noise model {name!r}.")
+    return REGISTRY[name]
 
 
 def support_text(kernel: np.ndarray, threshold: float = 0.1) -> str:
