@@ -1,11 +1,13 @@
 """``noise2inpaint train --init builtin|scratch|MODEL``: where training starts."""
 
 import json
+import sys
 
 import numpy as np
 import pytest
 import tifffile
 
+from napari_noise2inpaint import prior
 from napari_noise2inpaint.cli import main
 from napari_noise2inpaint.loading import BUILTIN_PRIOR_FILE as PRIOR_FILE
 
@@ -48,6 +50,25 @@ def test_an_architecture_option_that_differs_from_the_start_is_one_line(files, t
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "does not match" in lines[0] and "unrolls" in lines[0]
     assert not out.exists()
+
+
+def test_the_start_and_the_settings_are_checked_once(files, tmp_path, monkeypatch):
+    real = prior.check_init
+    calls = []
+
+    def counted(config, init):
+        calls.append(init)
+        real(config, init)
+
+    package = [m for n, m in sys.modules.items() if n.startswith("napari_noise2inpaint")]
+    for module in package:  # every module that imported it, under any name
+        for name, value in list(vars(module).items()):
+            if value is real:
+                monkeypatch.setattr(module, name, counted)
+    image, start = files
+    out = tmp_path / "m.safetensors"
+    assert main(["train", str(image), "--out", str(out), "--init", str(start), *SMALL]) == 0
+    assert len(calls) == 1
 
 
 @pytest.mark.parametrize(

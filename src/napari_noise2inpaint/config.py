@@ -87,7 +87,9 @@ class Noise2InpaintConfig:
         Training length in passes over the data (one epoch sees as many patch pixels as there
         are training pixels). Used when ``steps`` is None.
     time_limit : float or None
-        Wall-clock limit in seconds; training stops at the first limit reached.
+        Most seconds of training (wall clock); training stops at the first limit reached.
+        Counted from the first step: preparing the data before and denoising after are not.
+        The API, the command line and the widget (in minutes there) all mean this.
     val_fraction : float
         Fraction of planes (or, with few planes, of an extra patch batch) held out for validation.
     val_interval : int

@@ -38,6 +38,19 @@ _TYPES = {
 }
 _AT_LEAST_1 = ("unrolls", "features", "depth", "batch_size", "inference_masks", "val_interval")
 _POSITIVE = ("mu_init", "learning_rate", "mu_lr_factor", "steps", "epochs", "time_limit")
+# lowest values of the other bounded fields (patch sides: 2 ** 1, the shallowest U-Net's), and
+# the fractions, below 1
+_LOWEST = {
+    "seed": 0,
+    "cg_iterations": 1,
+    "val_fraction": 0,
+    "n2v_fraction": 0,
+    "noise_gain": 0,
+    "noise_sigma": 0,
+    "patch_size": 2,
+    "patch_depth": 2,
+}
+_FRACTIONS = ("val_fraction", "n2v_fraction")
 
 
 def check_config(config: Any, choices: dict[str, tuple]) -> None:
@@ -82,6 +95,45 @@ def limit_text(name: str) -> str:
     """Return the upper bound of the field ``name`` as people write it: 256, 1, 1e+06."""
     limit = LIMITS[name]
     return f"{limit:g}" if isinstance(limit, float) else str(limit)
+
+
+def bounds(name: str) -> tuple[float, float]:
+    """Return the lowest and highest values that :func:`check_config` accepts for a field.
+
+    Widgets take their spin boxes' ranges from here, so that they offer what the command line
+    and the API accept.
+
+    Parameters
+    ----------
+    name : str
+        A field of :class:`~napari_noise2inpaint.config.Noise2InpaintConfig`.
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``; ``-inf`` or ``inf`` where no rule bounds that side (for instance the
+        fields that are not numbers). Both ends are accepted except 0 for the settings that
+        must be positive (steps, epochs, time_limit, learning_rate, mu_init, mu_lr_factor,
+        noise_sigma, n2v_fraction) and 1 for val_fraction and n2v_fraction. Patch sides must
+        also be multiples of ``2 ** depth``, checked with the depth.
+
+    Examples
+    --------
+    >>> bounds("rho")
+    (0.004, 0.5)
+    >>> bounds("unrolls")
+    (1, 64)
+    """
+    if name == "rho":
+        return RHO_RANGE
+    if name in _AT_LEAST_1:
+        low = 1
+    elif name in _POSITIVE:
+        low = 0
+    else:
+        low = _LOWEST.get(name, -math.inf)
+    high = 1 if name in _FRACTIONS else LIMITS.get(name, math.inf)
+    return low, high
 
 
 def check_choice(name: str, value: object, allowed: tuple) -> None:

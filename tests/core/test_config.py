@@ -1,8 +1,11 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
-from napari_noise2inpaint import denoise, devices, inference, train
+from napari_noise2inpaint import config_rules, denoise, devices, inference, train
 from napari_noise2inpaint.config import Noise2InpaintConfig, start_config
+from napari_noise2inpaint.config_rules import bounds
 from napari_noise2inpaint.errors import InputError
 from napari_noise2inpaint.masks import random_lambda
 
@@ -99,3 +102,44 @@ def test_a_patch_smaller_than_the_number_of_loss_sets_is_refused():
     with pytest.raises(InputError, match="smaller than the 250 loss sets"):
         Noise2InpaintConfig(rho=0.004, patch_size=8)
     assert Noise2InpaintConfig(rho=0.004, patch_size=16, method="n2i").n_sets == 250
+
+
+def _bounded_fields():
+    for field in dataclasses.fields(Noise2InpaintConfig):
+        low, high = bounds(field.name)
+        if (low, high) != (-np.inf, np.inf):
+            yield field.name, str(field.type).startswith("int"), low, high
+
+
+def _accepts(name, value):
+    # n2v has no rule between rho and the patch, and depth 1 to 6 all fit patches of 64
+    changes = {"method": "n2v", "depth": 1, "patch_depth": 64, name: value}
+    if name == "noise_gain":
+        changes["noise_offset"] = 0.0  # a gain comes with an offset
+    try:
+        Noise2InpaintConfig(**changes)
+    except InputError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(("name", "whole", "low", "high"), list(_bounded_fields()))
+def test_bounds_are_what_check_config_accepts(name, whole, low, high):
+    open_low = name in (*config_rules._POSITIVE, "noise_sigma", "n2v_fraction")
+    open_high = name in ("val_fraction", "n2v_fraction")
+    inside = 2 if name.startswith("patch") else 1 if whole else 1e-6  # patches: multiples of 2
+    assert _accepts(name, low) != open_low
+    assert not _accepts(name, low - inside)
+    assert _accepts(name, low + inside)
+    if high != np.inf:
+        assert _accepts(name, high) != open_high
+        assert not _accepts(name, high + inside)
+        assert _accepts(name, high - inside)
+
+
+def test_bounds_cover_every_rule_on_a_number():
+    assert bounds("rho") == config_rules.RHO_RANGE
+    assert all(bounds(name)[1] == limit for name, limit in config_rules.LIMITS.items())
+    bounded = [name for name, *_ in _bounded_fields()]
+    assert all(name in bounded for name in ("seed", "val_fraction", "steps", "time_limit"))
+    assert bounds("method") == (-np.inf, np.inf)

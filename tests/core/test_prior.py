@@ -75,6 +75,15 @@ def test_without_a_config_the_architecture_comes_from_the_starting_model(start_m
     assert config_for_init(Noise2InpaintConfig(), start_model, None).learning_rate == 1e-3
 
 
+def test_settings_given_explicitly_replace_the_starting_models(start_model):
+    given = {"learning_rate": 5e-4, "rho": 0.1, "unrolls": 3}
+    config = config_for_init(Noise2InpaintConfig(), start_model, given=given)
+    assert (config.learning_rate, config.rho, config.unrolls) == (5e-4, 0.1, 3)
+    assert config.features == 8  # from the model: not given
+    with pytest.raises(InputError, match="does not match.*unrolls 2 \\(settings: 3\\)"):
+        train(_image(1), config, init=start_model)  # refused when the run starts
+
+
 def test_per_image_normalisation_follows_intensity_changes(start_model):
     per_image = type(start_model)(
         start_model.network, start_model.config, [0.0], [1.0], {"normalisation": "per_image"}
@@ -104,7 +113,10 @@ def test_prior_batches_depend_only_on_the_seed_and_the_index():
 def _stage(images, config, state, stop_after=None):
     stop = threading.Event()
     generator = iter_train(
-        None, config, source=SyntheticNoiseSource(images, 32, seed=2), resume=state,
+        None,
+        config,
+        source=SyntheticNoiseSource(images, 32, seed=2),
+        resume=state,
         stop_event=stop,
     )
 

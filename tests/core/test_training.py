@@ -90,6 +90,27 @@ def test_time_limit_and_epochs_bound_training(tiny_config):
     assert by_epochs.history["steps"] == 6
 
 
+def test_the_time_limit_counts_training_not_preparing_the_data(monkeypatch, tiny_config):
+    from types import SimpleNamespace
+
+    from napari_noise2inpaint import training
+
+    shift = [0.0]  # seconds added to the engine's clock: data preparation "takes" 1000 s
+    monkeypatch.setattr(
+        training, "time", SimpleNamespace(perf_counter=lambda: time.perf_counter() + shift[0])
+    )
+    prepare = training.prepare_training_data
+
+    def slow_preparation(*args):
+        shift[0] += 1000.0
+        return prepare(*args)
+
+    monkeypatch.setattr(training, "prepare_training_data", slow_preparation)
+    _, noisy = synthetic_scene(48)
+    model = train(noisy, tiny_config.replace(steps=None, time_limit=0.5))
+    assert model.history["steps"] > 0 and 0.5 <= model.history["seconds"] < 5
+
+
 @pytest.mark.parametrize("method", ["n2v", "supervised"])
 def test_baselines_train_in_the_same_engine(method, tiny_config):
     clean, noisy = synthetic_scene(48)

@@ -1,3 +1,4 @@
+import dataclasses
 import threading
 import time
 
@@ -46,8 +47,7 @@ def test_training_events_reach_the_gui_in_order_and_in_batches():
             yield progress(step)
         return "model"
 
-    clock = runs.RunClock(time.perf_counter(), None, pixels=100)
-    forwarded = runs._forward_training(engine(), clock, threading.Event(), preview=None)
+    forwarded = runs._forward_training(engine(), runs.RunClock(pixels=100), preview=None)
     events = []
     while True:
         try:
@@ -61,19 +61,24 @@ def test_training_events_reach_the_gui_in_order_and_in_batches():
     assert len(batches) < 300  # never one signal per step (300 steps take well under 0.5 s)
 
 
-def test_the_time_limit_leaves_room_for_the_final_denoising():
-    stop = threading.Event()
-    started = time.perf_counter()
-    clock = runs.RunClock(started, time_limit=1000.0, pixels=1_000_000)
-    assert not clock.out_of_time(progress(1))
-    clock.note_preview(pixels=1000, seconds=1.0)  # denoising all would take 1000 s: no time
+def test_the_time_left_is_the_engines_training_time_then_the_denoising():
+    clock = runs.RunClock(pixels=1_000_000)
+    clock.note_preview(pixels=1000, seconds=1.0)  # denoising all will take 1000 s
     assert clock.denoise_estimate_s() == 1000.0 * runs.DENOISE_MARGIN
-    assert clock.out_of_time(progress(1))
-    forwarded = runs._forward_training(iter([progress(1)]), clock, stop, preview=None)
-    list(forwarded)
-    assert stop.is_set()
-    fraction, left = runs.RunClock(started - 500, 1000.0, 1).training_progress(progress(1))
-    assert 0.5 <= fraction < 0.6 and 400 < left <= 500  # the time limit ends this run first
+    # the engine: 100 s trained, 300 s to go (its time limit or its steps, whichever ends first)
+    event = dataclasses.replace(progress(1), elapsed_s=100.0, eta_s=300.0)
+    fraction, left = clock.training_progress(event)
+    assert fraction == pytest.approx(0.25) and left == pytest.approx(300 + 1000 * 1.25)
+    assert clock.training_progress(progress(1)) == (0.0, None)  # no estimate yet
+
+
+def test_the_clock_never_ends_training_the_engine_does():
+    # a denoising far longer than any limit: training still runs every step the engine makes
+    clock = runs.RunClock(pixels=10**12)
+    clock.note_preview(pixels=1, seconds=1.0)
+    events = (progress(step) for step in range(1, 11))
+    forwarded = list(runs._forward_training(events, clock, preview=None))
+    assert [p.step for batch in forwarded[1:] for p in batch.steps] == list(range(1, 11))
 
 
 def test_previews_keep_within_their_cost_budget():

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from magicgui.widgets import ComboBox, Container, FloatSpinBox, Label, SpinBox
 from napari.layers import Image
 
 from napari_noise2inpaint import InputError, Noise2InpaintConfig, available_devices
 from napari_noise2inpaint.config import start_config
+from napari_noise2inpaint.config_rules import bounds
 from napari_noise2inpaint.names import METHOD_NAMES, picker_choices
-from napari_noise2inpaint.noise import AUTO
+from napari_noise2inpaint.noise import AUTO, noise_class
 from napari_noise2inpaint.prior import ADAPT_LEARNING_RATE, config_for_init, fixed_fields
 
 from .noise_fields import NoiseFields
@@ -19,6 +22,56 @@ from .tooltips import NOISE_TOOLTIPS, TOOLTIPS, apply_tooltips
 #: Fields that a starting model decides (its architecture); disabled while one is chosen.
 ARCHITECTURE_FIELDS = ("unrolls", "features", "mode", "method")
 CAMERA_HINT = "Integer camera data: the Poisson-Gaussian noise model (Advanced) may suit it better."
+#: Where a spin box is narrower than the config's rules (:func:`.config_rules.bounds`): a
+#: ``(floor, cap)`` per config field, None where the rule's end is kept.
+UI_BOUNDS = {
+    # positive, with no upper rule: the smallest length the box shows (2 decimals); a box
+    # needs an end
+    "epochs": (0.01, 1e6),
+    # no upper rule: a box needs an end (about 70 days, in seconds)
+    "time_limit": (None, 6e6),
+    # positive, with no upper rule: a floor the box shows (6 decimals); a box needs an end
+    "learning_rate": (1e-6, 1.0),
+    # the rule only keeps 1 out: keep at least a tenth of the data for training
+    "val_fraction": (None, 0.9),
+}
+
+
+def spin_box(kind, name: str, label: str, value, *, step=1, scale=1.0):
+    """Make a spin box for the config field ``name``, bounded by its rules.
+
+    Parameters
+    ----------
+    kind : type
+        ``SpinBox`` or ``FloatSpinBox``.
+    name : str
+        The config field; its range is :func:`.config_rules.bounds`, narrowed by
+        :data:`UI_BOUNDS`.
+    label, value, step
+        As magicgui takes them.
+    scale : float
+        Config units per unit shown (60 for a time in minutes).
+    """
+    low, high = bounds(name)
+    floor, cap = UI_BOUNDS.get(name, (None, None))
+    low = (low if floor is None else max(low, floor)) / scale
+    high = (high if cap is None else min(high, cap)) / scale
+    widget = kind(label=label, min=low, max=high, step=step, value=value)
+    if kind is FloatSpinBox and 0 < low < 1:  # Qt rounds the bounds to the decimals shown
+        widget.native.setDecimals(max(widget.native.decimals(), math.ceil(-math.log10(low))))
+        widget.min = low
+    return widget
+
+
+def patch_box(name: str, label: str, defaults: Noise2InpaintConfig):
+    """Make a patch side box in steps of the sides that the default U-Net takes (``2 ** depth``).
+
+    A starting model of another depth has its patch sides checked when Train is pressed.
+    """
+    multiple = 2**defaults.depth
+    box = spin_box(SpinBox, name, label, getattr(defaults, name), step=multiple)
+    box.min = max(box.min, multiple)
+    return box
 
 
 def image_combo(viewer) -> ComboBox:
@@ -47,18 +100,18 @@ class TrainFields:
         self.mode = ComboBox(
             label="mode", choices=[("2D planes", 2), ("3D", 3)], value=defaults.spatial_dims
         )
-        self.rho = FloatSpinBox(
-            label="rho (loss-set fraction)", min=0.01, max=0.5, step=0.01, value=defaults.rho
-        )
-        self.unrolls = SpinBox(label="unrolls K", min=1, max=10, value=defaults.unrolls)
+        self.rho = spin_box(FloatSpinBox, "rho", "rho (loss-set fraction)", defaults.rho, step=0.01)
+        self.unrolls = spin_box(SpinBox, "unrolls", "unrolls K", defaults.unrolls)
         self.length_unit = ComboBox(label="train for", choices=["steps", "epochs"], value="steps")
-        self.length = FloatSpinBox(label="length", min=0.01, max=1e6, step=10, value=defaults.steps)
-        self.time_limit = FloatSpinBox(
-            label="time limit (min)",
-            min=0,
-            max=1e5,
-            step=1,
-            value=(defaults.time_limit or 0) / 60,
+        # one box for steps and epochs: both positive, steps rounded to whole ones
+        self.length = spin_box(FloatSpinBox, "epochs", "length", defaults.steps, step=10)
+        # the rule keeps 0 out: 0 here means no limit (None)
+        self.time_limit = spin_box(
+            FloatSpinBox,
+            "time_limit",
+            "training time limit (min)",
+            (defaults.time_limit or 0) / 60,
+            scale=60,
         )
         self.camera_hint = Label(value=CAMERA_HINT)
         self.camera_hint.native.setWordWrap(True)
@@ -78,21 +131,16 @@ class TrainFields:
         self.method = ComboBox(
             label="method", choices=picker_choices(METHOD_NAMES, ("n2i", "n2v")), value="n2i"
         )
-        self.patch_size = SpinBox(
-            label="patch size", min=8, max=512, step=8, value=defaults.patch_size
+        self.patch_size = patch_box("patch_size", "patch size", defaults)
+        self.patch_depth = patch_box("patch_depth", "patch depth (3D)", defaults)
+        self.batch_size = spin_box(SpinBox, "batch_size", "batch size", defaults.batch_size)
+        self.learning_rate = spin_box(
+            FloatSpinBox, "learning_rate", "learning rate", defaults.learning_rate, step=1e-4
         )
-        self.patch_depth = SpinBox(
-            label="patch depth (3D)", min=4, max=256, step=4, value=defaults.patch_depth
-        )
-        self.batch_size = SpinBox(label="batch size", min=1, max=256, value=defaults.batch_size)
-        self.learning_rate = FloatSpinBox(
-            label="learning rate", min=1e-6, max=1.0, step=1e-4, value=defaults.learning_rate
-        )
-        self.learning_rate.native.setDecimals(6)
-        self.features = SpinBox(label="U-Net features", min=1, max=256, value=defaults.features)
-        self.seed = SpinBox(label="seed", min=0, max=2**31 - 1, value=defaults.seed)
-        self.val_fraction = FloatSpinBox(
-            label="validation fraction", min=0, max=0.9, step=0.05, value=defaults.val_fraction
+        self.features = spin_box(SpinBox, "features", "U-Net features", defaults.features)
+        self.seed = spin_box(SpinBox, "seed", "seed", defaults.seed)
+        self.val_fraction = spin_box(
+            FloatSpinBox, "val_fraction", "validation fraction", defaults.val_fraction, step=0.05
         )
         self.device = ComboBox(label="device", choices=["auto", *available_devices()])
         self.channel_axis = ComboBox(label="channel axis", choices=self._axis_choices)
@@ -178,7 +226,8 @@ class TrainFields:
         layer = self.image.value
         integer = layer is not None and np.issubdtype(layer.dtype, np.integer)
         scratch = self.start_from.value == "scratch"
-        self.camera_hint.visible = integer and scratch and self.noise.model.value == "gaussian"
+        white = noise_class(self.noise.model.value).white
+        self.camera_hint.visible = integer and scratch and white
 
     def _enable_mode(self, *_args) -> None:
         """Offer 3D only for layers with a Z axis (3 or more axes, not RGB), when from scratch."""

@@ -2,8 +2,8 @@
 
 The generators here run in a worker thread and never touch Qt. They forward the engine's
 events in batches (at most one every ``GUI_INTERVAL_S``), so that a fast training loop cannot
-flood the GUI thread, and they enforce the run's time limit from pressing Train to the result:
-training stops early enough for the final denoising to fit.
+flood the GUI thread, and they tell the time left until the result: the training's (the engine
+ends it at the config's ``time_limit``, as on the command line) and the final denoising's.
 """
 
 from __future__ import annotations
@@ -72,21 +72,18 @@ class Trained:
 
 
 class RunClock:
-    """The time budget of one run, from pressing Train to the result layer.
+    """The time left of one run: training, then the final denoising (estimated).
+
+    Training ends by the engine's own limits (steps, epochs, the config's ``time_limit`` of
+    training seconds), the same as on the command line; the clock only estimates what follows.
 
     Parameters
     ----------
-    started : float
-        ``time.perf_counter()`` when the user pressed Train.
-    time_limit : float or None
-        Seconds for the whole run (training and the final denoising), or None.
     pixels : int
         Pixels that the final denoising will process.
     """
 
-    def __init__(self, started: float, time_limit: float | None, pixels: int):
-        self.started = started
-        self.time_limit = time_limit
+    def __init__(self, pixels: int):
         self.pixels = pixels
         self.seconds_per_pixel: float | None = None
 
@@ -103,26 +100,16 @@ class RunClock:
             return DENOISE_MARGIN * self.pixels / (progress.pixels_per_s * INFERENCE_SPEEDUP)
         return 0.0
 
-    def out_of_time(self, progress: TrainProgress) -> bool:
-        """Whether training must stop now for the denoising to end within the limit."""
-        if self.time_limit is None:
-            return False
-        end = time.perf_counter() + self.denoise_estimate_s(progress)
-        return end >= self.started + self.time_limit
-
     def training_progress(self, progress: TrainProgress) -> tuple[float, float | None]:
-        """Fraction done of whichever criterion ends the run first, and seconds left."""
-        fractions, lefts = [], []
-        if progress.total_steps:
-            fractions.append(progress.step / progress.total_steps)
-            if progress.eta_s is not None:
-                lefts.append(progress.eta_s + self.denoise_estimate_s(progress))
-        if self.time_limit is not None:
-            now = time.perf_counter()
-            fractions.append((now - self.started) / self.time_limit)
-            lefts.append(self.started + self.time_limit - now)
-        fraction = min(1.0, max(fractions, default=0.0))
-        return fraction, max(0.0, min(lefts)) if lefts else None
+        """Fraction of the training done, and seconds left until the result.
+
+        The fraction is the engine's (of whichever limit ends training first); the seconds
+        left add the estimated denoising to the engine's estimate, None before it has one.
+        """
+        if progress.eta_s is None:
+            return 0.0, None
+        fraction = progress.elapsed_s / max(progress.elapsed_s + progress.eta_s, 1e-9)
+        return min(1.0, fraction), progress.eta_s + self.denoise_estimate_s(progress)
 
 
 def train_run(data, config, *, init, stop_event, preview, clock: RunClock, denoise: bool):
@@ -135,7 +122,7 @@ def train_run(data, config, *, init, stop_event, preview, clock: RunClock, denoi
     yield PhaseChange(Phase.PREPARING)
     extra = {} if init is None else {"init": init}
     events = iter_train(data, config, stop_event=stop_event, preview=preview, **extra)
-    trained = yield from _forward_training(events, clock, stop_event, preview)
+    trained = yield from _forward_training(events, clock, preview)
     outcome = keep_better(trained, init)
     yield outcome
     if outcome.model is None or not denoise:
@@ -144,8 +131,8 @@ def train_run(data, config, *, init, stop_event, preview, clock: RunClock, denoi
     return (yield from denoise_run(outcome.model, data, config.channel_axis, config.device))
 
 
-def _forward_training(events, clock: RunClock, stop_event, preview):
-    """Pass training events on in batches; time previews; stop when time is up."""
+def _forward_training(events, clock: RunClock, preview):
+    """Pass training events on in batches; time previews for the denoising estimate."""
     pending: list[TrainProgress] = []
     last_sent = 0.0
     training = False
@@ -166,8 +153,6 @@ def _forward_training(events, clock: RunClock, stop_event, preview):
                 training = True
                 yield PhaseChange(Phase.TRAINING)
             pending.append(event)
-            if clock.out_of_time(event):
-                stop_event.set()
             if time.perf_counter() - last_sent >= GUI_INTERVAL_S:
                 yield Progress(tuple(pending), *clock.training_progress(event))
                 pending, last_sent = [], time.perf_counter()

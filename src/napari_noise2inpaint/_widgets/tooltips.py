@@ -19,8 +19,8 @@ TOOLTIPS = {
     "length_unit": "Count the training length in steps (a batch each) or passes over the data.",
     "length": "How long to train, in the unit chosen above; the time limit may end it earlier.",
     "time_limit": (
-        "Minutes from pressing Train to the result layer, final denoising included; "
-        "0 means no limit."
+        "The most minutes of training; preparing the data and the final denoising come on "
+        "top (the time left shown counts them). 0 means no limit."
     ),
     "method": "N2I (Noise2Inpaint) is this plugin's method; Noise2Void is there for comparison.",
     "patch_size": "Side in pixels of the image pieces trained on: larger sees more, is slower.",

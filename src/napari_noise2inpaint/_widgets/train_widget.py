@@ -81,7 +81,6 @@ class TrainWidget(ModelFileActions, QWidget):
         """Copy the selected layer, build the config and train, then denoise, in a worker."""
         if not self._idle():
             return
-        started = time.perf_counter()
         try:
             init = self.fields.start_model()
             config = self.fields.config(init)
@@ -109,7 +108,7 @@ class TrainWidget(ModelFileActions, QWidget):
             init=init,
             stop_event=job.stop_event,
             preview=self.preview,
-            clock=RunClock(started, config.time_limit, snapshot.data.size),
+            clock=RunClock(snapshot.data.size),
             denoise=not snapshot.lazy,
             doing="training",
             on_yield=self._on_run_event,

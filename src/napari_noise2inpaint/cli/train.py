@@ -20,12 +20,7 @@ from napari_noise2inpaint.io import read_image
 from napari_noise2inpaint.loading import BUILTIN, load_model
 from napari_noise2inpaint.loading import BUILTIN_PRIOR_FILE as PRIOR_FILE
 from napari_noise2inpaint.model import TrainedModel
-from napari_noise2inpaint.prior import (
-    check_init,
-    config_for_init,
-    fixed_fields,
-    start_name,
-)
+from napari_noise2inpaint.prior import config_for_init, fixed_fields, start_name
 from napari_noise2inpaint.training import iter_train
 
 from .chunked import read_training_images
@@ -76,7 +71,9 @@ def train_config(args: argparse.Namespace, init: TrainedModel | None = None) -> 
     args : argparse.Namespace
         Parsed arguments of the ``train`` subcommand.
     init : TrainedModel, optional
-        The model training starts from; its architecture replaces the start values.
+        The model training starts from; its architecture replaces the start values. An
+        architecture option that differs from it is refused when training starts
+        (:func:`~napari_noise2inpaint.prior.check_init`, run once by ``iter_train``).
 
     Returns
     -------
@@ -85,7 +82,7 @@ def train_config(args: argparse.Namespace, init: TrainedModel | None = None) -> 
     Raises
     ------
     InputError
-        A setting is invalid, or an architecture option differs from ``init``'s.
+        A setting is invalid.
     """
     fields = given_values(args)
     if args.noise_region is not None:
@@ -95,9 +92,7 @@ def train_config(args: argparse.Namespace, init: TrainedModel | None = None) -> 
     start = start_config(fields.get("device", "auto"))
     if init is None:
         return start.replace(**fields)
-    config = config_for_init(start, init).replace(**fields)
-    check_init(config, init)
-    return config
+    return config_for_init(start, init, given=fields)
 
 
 def starting_model(args: argparse.Namespace) -> TrainedModel | None:

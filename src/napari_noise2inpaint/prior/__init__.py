@@ -48,8 +48,13 @@ def config_for_init(
     config: Noise2InpaintConfig,
     init: TrainedModel,
     learning_rate: float | None = ADAPT_LEARNING_RATE,
+    given: dict | None = None,
 ) -> Noise2InpaintConfig:
     """Return ``config`` with the architecture of the model that training starts from.
+
+    The one builder of a run's settings from a starting model: the API (without a config),
+    the command line and the widget all call it. It does not check the result:
+    :func:`~napari_noise2inpaint.iter_train` runs :func:`check_init` once, when the run starts.
 
     Parameters
     ----------
@@ -63,6 +68,9 @@ def config_for_init(
     learning_rate : float or None
         Adam's learning rate for adapting a trained network (lower than from scratch); None
         keeps the config's.
+    given : dict, optional
+        Settings chosen explicitly (command-line options), applied last: they replace the
+        model's; an architecture that differs from the model's is refused when the run starts.
 
     Returns
     -------
@@ -71,7 +79,7 @@ def config_for_init(
     changes = {name: getattr(init.config, name) for name in (*NETWORK_FIELDS, "noise_model")}
     if learning_rate is not None:
         changes["learning_rate"] = learning_rate
-    return config.replace(**changes)
+    return config.replace(**{**changes, **(given or {})})
 
 
 def check_init(config: Noise2InpaintConfig, init: TrainedModel) -> None:
