@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Generator, Iterator
@@ -27,7 +28,7 @@ from .memory import check_working_memory
 from .noise import noise_class
 from .noise.estimation import MAX_ESTIMATE_PLANES, estimate_sigma
 from .prior.choice import choose_network
-from .unet import memory_format, reflect_pad
+from .unet import fold_batch_norms, memory_format, reflect_pad
 
 if TYPE_CHECKING:
     from .model import TrainedModel
@@ -166,25 +167,26 @@ def _flat_and_tiles(model, planes, shape, axis, device, tile_size, tile_depth):
 
 
 def _denoise_on(model, flat, output, tiles, overlap, device, mu_scale, noises):
-    """Denoise on ``device`` (the network goes back afterwards), halving tiles on CUDA OOM."""
-    net = model.network
-    home = next(net.parameters()).device
-    net.to(device, memory_format=memory_format(model.config.spatial_dims)).eval()
-    try:
-        while True:
-            try:
-                return (
-                    yield from _denoise_planes(
-                        model, flat, output, tiles, overlap, device, mu_scale, noises
-                    )
+    """Denoise on ``device`` with an inference copy of the network, halving tiles on CUDA OOM.
+
+    The copy has its batch norms folded into the convolutions (:func:`fold_batch_norms`); the
+    model's own network stays where it is, in the mode it is in.
+    """
+    folded = fold_batch_norms(model.network)
+    folded.to(device, memory_format=memory_format(model.config.spatial_dims))
+    model = dataclasses.replace(model, network=folded)
+    while True:
+        try:
+            return (
+                yield from _denoise_planes(
+                    model, flat, output, tiles, overlap, device, mu_scale, noises
                 )
-            except torch.cuda.OutOfMemoryError:
-                if tiles[-1] <= 128:
-                    raise
-                tiles = tuple(max(1, side // 2) for side in tiles)
-                torch.cuda.empty_cache()
-    finally:
-        net.to(home)
+            )
+        except torch.cuda.OutOfMemoryError:
+            if tiles[-1] <= 128:
+                raise
+            tiles = tuple(max(1, side // 2) for side in tiles)
+            torch.cuda.empty_cache()
 
 
 def _mu_scale(model: TrainedModel, planes: np.ndarray, noise_sigma) -> float:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .unet import reflect_pad
+from .unet import fold_batch_norms, reflect_pad
 
 PROBES = 2
 EPSILON = 1e-2  # probe step, relative to the noise (float32 round-off vs curvature)
@@ -126,14 +126,16 @@ def network_denoiser(
     Parameters
     ----------
     network : Denoiser
-        In eval mode; run in float32 (probe differences are small) on whole planes, all
-        pixels in the data consistency: the output the user gets.
+        Run as it denoises (an eval-mode copy with folded batch norms; the network itself is
+        left as it is), in float32 (probe differences are small) on whole planes, all pixels
+        in the data consistency: the output the user gets.
     noises : list
         The data-consistency noise of the i-th plane (None: the network's own).
     output : {"z", "x", "masks"}
         The model's test-time output ("masks" is judged on "x").
     """
     multiple = 2 ** network.regularizers[0].depth
+    network = fold_batch_norms(network)
 
     @torch.no_grad()
     def run(plane: torch.Tensor, index: int) -> torch.Tensor:

@@ -140,4 +140,4 @@ def _alone(model: TrainedModel) -> TrainedModel:
 def _denoiser(model: TrainedModel, probe):
     """Wrap the network as the user gets it (estimated physics for noise-aware models)."""
     noise = probe if model.config.noise_model == AUTO else None
-    return network_denoiser(model.network.eval(), [noise], model.config.inference_output)
+    return network_denoiser(model.network, [noise], model.config.inference_output)
