@@ -24,6 +24,7 @@ def build_parser():
     parser = common.base_parser(__doc__.splitlines()[0])
     parser.add_argument("--side", type=int, default=2048)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--skip-ensemble", action="store_true", help="time the big plane only")
     return parser
 
 
@@ -72,7 +73,7 @@ def main(argv=None) -> dict:
     prior = load_model("builtin").with_precision("float32")
     payload = {"environment": common.environment(),
                "big_plane_seconds": big_plane_seconds(prior, args.side, args.repeats, args.seed),
-               "ensemble": ensemble_rows(prior, args.data, args.seed)}
+               "ensemble": [] if args.skip_ensemble else ensemble_rows(prior, args.data, args.seed)}
     lines = ["# Denoise now on one CPU core (built-in prior, float32)", "",
              common.env_markdown(payload["environment"]), "",
              f"A {args.side}x{args.side} plane: "
