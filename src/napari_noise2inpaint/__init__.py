@@ -16,6 +16,7 @@ from ._version import __version__
 # command line's start, which Ctrl-C may interrupt) does not load torch before it is needed.
 _EXPORTS = {
     "BatchItem": "batch",
+    "BatchOutcome": "batch",
     "iter_batch": "batch",
     "read_metadata": "checkpoint",
     "save_model": "checkpoint",
@@ -65,6 +66,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "__version__",
     "BatchItem",
+    "BatchOutcome",
     "DenoiseProgress",
     "InputError",
     "ModelFileError",
