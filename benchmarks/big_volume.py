@@ -27,8 +27,8 @@ import zarr
 from common import REPO, environment, md_table, psnr, write_results
 
 from napari_noise2inpaint import denoise, load_model
-from napari_noise2inpaint.chunked import denoise_lazy, plan_chunks, store_on_cluster
-from napari_noise2inpaint.ome_zarr import create_ome_zarr
+from napari_noise2inpaint.images.chunked import denoise_lazy, plan_chunks, store_on_cluster
+from napari_noise2inpaint.images.ome_zarr import create_ome_zarr
 
 CLI = [sys.executable, "-m", "napari_noise2inpaint.cli"]
 

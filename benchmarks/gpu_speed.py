@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from napari_noise2inpaint import TrainProgress, iter_train, train
-from napari_noise2inpaint.network import Denoiser
+from napari_noise2inpaint.engine.network import Denoiser
 
 WARMUP_STEPS = 10
 # Dense bf16 tensor-core peaks (TFLOP/s, without sparsity) from NVIDIA's data sheets.

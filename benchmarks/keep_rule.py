@@ -19,7 +19,7 @@ import common
 import numpy as np
 
 from napari_noise2inpaint import Noise2InpaintConfig, denoise, iter_train, load_model
-from napari_noise2inpaint.events import Snapshot, run_to_end
+from napari_noise2inpaint.engine.events import Snapshot, run_to_end
 from napari_noise2inpaint.prior import config_for_init
 from napari_noise2inpaint.prior.choice import choose_network
 

@@ -20,7 +20,7 @@ import numpy as np
 from napari_noise2inpaint import denoise, iter_train, load_model, train
 from napari_noise2inpaint._sample_data import noisy_fluorescence
 from napari_noise2inpaint.config import start_config
-from napari_noise2inpaint.events import Snapshot, run_to_end
+from napari_noise2inpaint.engine.events import Snapshot, run_to_end
 from napari_noise2inpaint.noise.estimation import estimate_poisson_gaussian
 from napari_noise2inpaint.prior import config_for_init
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from napari_noise2inpaint import iter_train, train
-from napari_noise2inpaint.unet import UNet
+from napari_noise2inpaint.engine.unet import UNet
 
 CAREAMICS = {"train_mpix_s": "0.38-0.47", "predict_tiled_mpix_s": 0.21,
              "predict_whole_image_mpix_s": 0.9}

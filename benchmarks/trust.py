@@ -31,8 +31,8 @@ from napari_noise2inpaint import Noise2InpaintConfig, train
 from napari_noise2inpaint._sample_data import noisy_fluorescence
 from napari_noise2inpaint.noise.estimation import autocorrelation_of_filter
 from napari_noise2inpaint.noise.report import noise_report
-from napari_noise2inpaint.residual import check_residual
-from napari_noise2inpaint.uncertainty import denoise_with_uncertainty
+from napari_noise2inpaint.trust.residual import check_residual
+from napari_noise2inpaint.trust.uncertainty import denoise_with_uncertainty
 
 MASK_COUNTS = (2, 4, 8, 16, 32)
 NOTES = """## Reading

@@ -71,7 +71,7 @@ def measure_headless(args) -> dict:
     import torch
 
     from napari_noise2inpaint import TrainProgress, denoise, iter_train
-    from napari_noise2inpaint.events import run_to_end
+    from napari_noise2inpaint.engine.events import run_to_end
 
     torch.set_num_threads(args.threads)
     data, config = make_data(args), make_config(args)

@@ -66,7 +66,7 @@ def denoise_without_display(out: Path) -> int:
     """
     from napari_noise2inpaint import denoise, load_model
     from napari_noise2inpaint._sample_data import noisy_fluorescence
-    from napari_noise2inpaint.io import write_tiff
+    from napari_noise2inpaint.images.io import write_tiff
 
     noisy = noisy_fluorescence()
     result = denoise(load_model("builtin"), noisy)
@@ -95,7 +95,7 @@ def write_png(path: Path, image: np.ndarray) -> Path:
     """Write an 8-bit image to ``path`` through a temporary file (never half-written)."""
     from PIL import Image
 
-    from napari_noise2inpaint.files import new_temp_file
+    from napari_noise2inpaint.images.files import new_temp_file
 
     tmp = new_temp_file(path)
     try:

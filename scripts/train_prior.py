@@ -21,7 +21,9 @@ from pathlib import Path
 import torch
 
 from napari_noise2inpaint import load_model, save_model
-from napari_noise2inpaint.events import run_to_end
+from napari_noise2inpaint.engine.events import run_to_end
+from napari_noise2inpaint.engine.training import iter_train
+from napari_noise2inpaint.engine.training_state import TrainingState
 from napari_noise2inpaint.prior.recipe import (
     PRIOR_CONFIG,
     card,
@@ -31,8 +33,6 @@ from napari_noise2inpaint.prior.recipe import (
     validation_psnr,
 )
 from napari_noise2inpaint.prior.source import SyntheticNoiseSource
-from napari_noise2inpaint.training import iter_train
-from napari_noise2inpaint.training_state import TrainingState
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "napari_noise2inpaint" / "priors"
 

@@ -10,41 +10,41 @@ Examples
 (64, 64)
 """
 
-from ._version import __version__
+from napari_noise2inpaint._version import __version__
 
 # Names are imported on first use (PEP 562), so that `import napari_noise2inpaint` (and the
 # command line's start, which Ctrl-C may interrupt) does not load torch before it is needed.
 _EXPORTS = {
-    "BatchItem": "batch",
-    "BatchOutcome": "batch",
-    "iter_batch": "batch",
-    "read_metadata": "checkpoint",
-    "save_model": "checkpoint",
-    "denoise_lazy": "chunked",
-    "iter_denoise_chunks": "chunked",
-    "plan_chunks": "chunked",
+    "BatchItem": "tasks.batch",
+    "BatchOutcome": "tasks.batch",
+    "iter_batch": "tasks.batch",
+    "read_metadata": "modelfiles.checkpoint",
+    "save_model": "modelfiles.checkpoint",
+    "denoise_lazy": "images.chunked",
+    "iter_denoise_chunks": "images.chunked",
+    "plan_chunks": "images.chunked",
     "Noise2InpaintConfig": "config",
-    "training_crops": "crops",
-    "available_devices": "devices",
+    "training_crops": "images.crops",
+    "available_devices": "engine.devices",
     "InputError": "errors",
     "ModelFileError": "errors",
-    "DenoiseProgress": "events",
-    "PreviewUpdate": "events",
-    "Snapshot": "events",
-    "TrainProgress": "events",
-    "denoise": "inference",
-    "iter_denoise": "inference",
-    "load_model": "loading",
+    "DenoiseProgress": "engine.events",
+    "PreviewUpdate": "engine.events",
+    "Snapshot": "engine.events",
+    "TrainProgress": "engine.events",
+    "denoise": "engine.inference",
+    "iter_denoise": "engine.inference",
+    "load_model": "modelfiles.loading",
     "TrainedModel": "model",
     "NoiseReport": "noise.report",
     "noise_report": "noise.report",
-    "PreviewSource": "preview",
-    "ResidualCheck": "residual",
-    "check_residual": "residual",
-    "iter_train": "training",
-    "train": "training",
-    "denoise_with_uncertainty": "uncertainty",
-    "iter_denoise_with_uncertainty": "uncertainty",
+    "PreviewSource": "engine.preview",
+    "ResidualCheck": "trust.residual",
+    "check_residual": "trust.residual",
+    "iter_train": "engine.training",
+    "train": "engine.training",
+    "denoise_with_uncertainty": "trust.uncertainty",
+    "iter_denoise_with_uncertainty": "trust.uncertainty",
 }
 
 

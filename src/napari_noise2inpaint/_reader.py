@@ -9,10 +9,10 @@ import dask.array as da
 import numpy as np
 import tifffile
 
-from .errors import InputError
-from .io import READ_ERRORS, TIFF_SUFFIXES, read_error, read_series
-from .ome_zarr import open_lazy
-from .pixel_sizes import read_axes_info
+from napari_noise2inpaint.errors import InputError
+from napari_noise2inpaint.images.io import READ_ERRORS, TIFF_SUFFIXES, read_error, read_series
+from napari_noise2inpaint.images.ome_zarr import open_lazy
+from napari_noise2inpaint.images.pixel_sizes import read_axes_info
 
 
 def get_reader(path: str | list[str]):

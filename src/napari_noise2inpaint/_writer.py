@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .io import MAX_PIXEL_SIZE, MIN_PIXEL_SIZE, storable_pixel_size, write_tiff
+from napari_noise2inpaint.images.io import (
+    MAX_PIXEL_SIZE,
+    MIN_PIXEL_SIZE,
+    storable_pixel_size,
+    write_tiff,
+)
 
 _AXES = {2: "YX", 3: "ZYX", 4: "TZYX", 5: "TZCYX"}
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ._reader import single_path
-from .errors import InputError
-from .ome_zarr import open_lazy
+from napari_noise2inpaint._reader import single_path
+from napari_noise2inpaint.errors import InputError
+from napari_noise2inpaint.images.ome_zarr import open_lazy
 
 
 def get_zarr_reader(path: str | list[str]):

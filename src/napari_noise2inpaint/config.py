@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .config_rules import check_choice, check_config
+from napari_noise2inpaint.config_rules import check_choice, check_config
 
 METHODS = ("n2i", "n2v", "supervised")
 LOSSES = ("mse", "l1l2")
@@ -235,7 +235,7 @@ def start_config(device: str = "auto") -> Noise2InpaintConfig:
     check_choice("device", device, DEVICES)
     config = Noise2InpaintConfig(device=device)
     if device == "auto":
-        from . import devices  # torch, imported only when asked
+        from napari_noise2inpaint.engine import devices  # torch, imported only when asked
 
         device = devices.available_devices()[0]
     return config.replace(**CPU_START) if device == "cpu" else config

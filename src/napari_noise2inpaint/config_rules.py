@@ -11,7 +11,7 @@ import math
 import numbers
 from typing import Any
 
-from .errors import InputError
+from napari_noise2inpaint.errors import InputError
 
 #: Accepted fractions of pixels in the loss set Lambda: at least 1 pixel in 250, at most half.
 RHO_RANGE = (0.004, 0.5)
@@ -174,7 +174,9 @@ def _check_patches(config: Any) -> None:
 
 
 def _check_noise_model(config: Any) -> None:
-    from .noise import noise_class  # numpy and torch: not on this module's import
+    from napari_noise2inpaint.noise import (
+        noise_class,  # numpy and torch: not on this module's import
+    )
 
     kind = noise_class(config.noise_model)
     if kind.estimated_per_image and config.normalisation != "per_image":
@@ -197,7 +199,9 @@ def _check_noise(config: Any) -> None:
     if (config.noise_gain is None) != (config.noise_offset is None):
         raise InputError("Give both the noise gain and offset, or neither (to estimate them).")
     if config.noise_kernel is not None:
-        from .noise import check_kernel  # numpy and torch, imported only when needed
+        from napari_noise2inpaint.noise import (
+            check_kernel,  # numpy and torch, imported only when needed
+        )
 
         check_kernel(config.noise_kernel)
     _check_region(config.noise_region)

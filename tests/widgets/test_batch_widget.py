@@ -6,8 +6,8 @@ import tifffile
 from widget_helpers import PLUGIN, TIMEOUT_MS, noisy
 
 from napari_noise2inpaint import Noise2InpaintConfig, save_model, train
-from napari_noise2inpaint.batch import pixel_scale
-from napari_noise2inpaint.io import write_tiff
+from napari_noise2inpaint.images.io import write_tiff
+from napari_noise2inpaint.tasks.batch import pixel_scale
 
 WIDGET = "Batch and trust"
 
@@ -79,7 +79,7 @@ def test_folder_is_written_with_scale_and_bad_files_are_reported(qtbot, widget, 
 def test_stop_during_a_folder_run_keeps_whole_results_and_says_what_is_left(
     qtbot, widget, tmp_path, notices, monkeypatch
 ):
-    from napari_noise2inpaint import batch
+    from napari_noise2inpaint.tasks import batch
 
     folder, out = tmp_path / "many", tmp_path / "out"
     folder.mkdir()

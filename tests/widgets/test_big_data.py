@@ -8,7 +8,7 @@ from widget_helpers import PLUGIN, TIMEOUT_MS, noisy, result_layer, result_names
 
 from napari_noise2inpaint import Noise2InpaintConfig, denoise, save_model, train
 from napari_noise2inpaint._widgets import snapshot
-from napari_noise2inpaint.ome_zarr import create_ome_zarr
+from napari_noise2inpaint.images.ome_zarr import create_ome_zarr
 
 
 def test_ome_zarr_opens_lazily_with_its_scale(viewer, tmp_path):
@@ -56,7 +56,7 @@ def test_training_on_a_lazy_layer_uses_crops_and_writes_ome_zarr(
 ):
     from widget_helpers import wait_idle
 
-    from napari_noise2inpaint import crops
+    from napari_noise2inpaint.images import crops
 
     monkeypatch.setattr(snapshot, "LAZY_BYTES", 0)
     monkeypatch.setattr(crops, "DEFAULT_MAX_PIXELS", 2 * 40 * 36)

@@ -1,4 +1,4 @@
-from napari_noise2inpaint import devices
+from napari_noise2inpaint.engine import devices
 
 
 def fields_on(monkeypatch, viewer, available):

@@ -5,9 +5,9 @@ import math
 import pytest
 from magicgui.widgets import FloatSpinBox, SpinBox
 
-from napari_noise2inpaint import devices
 from napari_noise2inpaint.config import start_config
 from napari_noise2inpaint.config_rules import bounds
+from napari_noise2inpaint.engine import devices
 
 #: The config field of each spin box, where its name differs, and the config units per unit shown.
 CONFIG_NAMES = {"length": "epochs"}

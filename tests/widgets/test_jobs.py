@@ -82,7 +82,7 @@ def test_the_clock_never_ends_training_the_engine_does():
 
 
 def test_previews_keep_within_their_cost_budget():
-    from napari_noise2inpaint.preview import PreviewSource
+    from napari_noise2inpaint.engine.preview import PreviewSource
 
     source = PreviewSource(interval_s=1.0, budget=0.1)
     source.record_cost(2.0)  # a 2 s preview: the next one comes 18 s later (2 s in 20 s)

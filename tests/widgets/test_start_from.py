@@ -154,7 +154,7 @@ def test_start_from_a_saved_model_file(qtbot, viewer, train_widget, tmp_path, no
 def test_the_built_in_prior_is_the_default_start_and_denoises_now(qtbot, viewer):
     from widget_helpers import PLUGIN
 
-    from napari_noise2inpaint.loading import BUILTIN_PRIOR_FILE as PRIOR_FILE
+    from napari_noise2inpaint.modelfiles.loading import BUILTIN_PRIOR_FILE as PRIOR_FILE
 
     if not PRIOR_FILE.is_file():
         pytest.skip("this installation has no built-in prior")

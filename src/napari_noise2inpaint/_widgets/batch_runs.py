@@ -14,13 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_noise2inpaint.batch import iter_batch
-from napari_noise2inpaint.inference import iter_denoise
+from napari_noise2inpaint._widgets.snapshot import LayerSnapshot, contrast_limits
+from napari_noise2inpaint.engine.inference import iter_denoise
 from napari_noise2inpaint.noise.report import noise_report
-from napari_noise2inpaint.residual import ResidualCheck, check_residual_of_image
-from napari_noise2inpaint.uncertainty import iter_denoise_with_uncertainty
-
-from .snapshot import LayerSnapshot, contrast_limits
+from napari_noise2inpaint.tasks.batch import iter_batch
+from napari_noise2inpaint.trust.residual import ResidualCheck, check_residual_of_image
+from napari_noise2inpaint.trust.uncertainty import iter_denoise_with_uncertainty
 
 #: Seconds between progress updates sent to the GUI thread.
 GUI_INTERVAL_S = 0.25
@@ -93,7 +92,7 @@ def _relay(events, index: int, count: int, label: str, stop_event: threading.Eve
 def folder_run(model, files, out, device, *, uncertainty, masks, stop_event, reads=(), **existing):
     """Denoise ``files`` into the folder ``out``; return the batch's outcome.
 
-    The outcome is a :class:`~napari_noise2inpaint.batch.BatchOutcome`. ``reads`` (the model
+    The outcome is a :class:`~napari_noise2inpaint.tasks.batch.BatchOutcome`. ``reads`` (the model
     file) is never written; ``existing`` holds ``skip_existing`` and ``overwrite`` for results
     already in ``out`` (see :func:`.existing.batch_options`). Stop ends the run between two
     tiles: the results written stay, complete, and nothing is written for the file being
@@ -129,7 +128,7 @@ def folder_message(out: Path, outcome) -> str:
     ----------
     out : pathlib.Path
         The output folder.
-    outcome : napari_noise2inpaint.batch.BatchOutcome
+    outcome : napari_noise2inpaint.tasks.batch.BatchOutcome
         What the run returned.
 
     Returns

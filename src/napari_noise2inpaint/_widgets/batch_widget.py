@@ -33,18 +33,22 @@ from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import QSizePolicy
 
 from napari_noise2inpaint import InputError, available_devices
-from napari_noise2inpaint.batch import collect_inputs
-from napari_noise2inpaint.uncertainty import DEFAULT_MASKS
-
-from . import existing, model_info
-from .batch_runs import folder_message, folder_run, layers_run, report_run
-from .fields import image_combo
-from .jobs import Job, error_message
-from .model_choice import ModelChoice
-from .progress_panel import ProgressPanel
-from .snapshot import LayerSnapshot, contrast_limits
-from .tooltips import BATCH_TOOLTIPS, apply_tooltips
-from .units_notice import say_units_once
+from napari_noise2inpaint._widgets import existing, model_info
+from napari_noise2inpaint._widgets.batch_runs import (
+    folder_message,
+    folder_run,
+    layers_run,
+    report_run,
+)
+from napari_noise2inpaint._widgets.fields import image_combo
+from napari_noise2inpaint._widgets.jobs import Job, error_message
+from napari_noise2inpaint._widgets.model_choice import ModelChoice
+from napari_noise2inpaint._widgets.progress_panel import ProgressPanel
+from napari_noise2inpaint._widgets.snapshot import LayerSnapshot, contrast_limits
+from napari_noise2inpaint._widgets.tooltips import BATCH_TOOLTIPS, apply_tooltips
+from napari_noise2inpaint._widgets.units_notice import say_units_once
+from napari_noise2inpaint.tasks.batch import collect_inputs
+from napari_noise2inpaint.trust.uncertainty import DEFAULT_MASKS
 
 DEFAULT_OUT = "N2I"
 

@@ -7,16 +7,15 @@ from napari.utils.notifications import show_error
 from qtpy.QtWidgets import QSizePolicy
 
 from napari_noise2inpaint import InputError, available_devices
-
-from . import model_info
-from .denoising import start_denoise
-from .fields import image_combo
-from .jobs import Job, error_message
-from .model_choice import FILE, ModelChoice, chosen_path
-from .progress_panel import ProgressPanel
-from .snapshot import LayerSnapshot
-from .tooltips import DENOISE_TOOLTIPS, apply_tooltips
-from .units_notice import say_units_once
+from napari_noise2inpaint._widgets import model_info
+from napari_noise2inpaint._widgets.denoising import start_denoise
+from napari_noise2inpaint._widgets.fields import image_combo
+from napari_noise2inpaint._widgets.jobs import Job, error_message
+from napari_noise2inpaint._widgets.model_choice import FILE, ModelChoice, chosen_path
+from napari_noise2inpaint._widgets.progress_panel import ProgressPanel
+from napari_noise2inpaint._widgets.snapshot import LayerSnapshot
+from napari_noise2inpaint._widgets.tooltips import DENOISE_TOOLTIPS, apply_tooltips
+from napari_noise2inpaint._widgets.units_notice import say_units_once
 
 #: Longest card text shown; longer texts (an error) are cut, the whole text is the tooltip.
 CARD_CHARS = 400

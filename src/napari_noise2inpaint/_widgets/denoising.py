@@ -16,13 +16,12 @@ import dask.array as da
 from napari.utils.notifications import show_error, show_info
 
 from napari_noise2inpaint import InputError
-from napari_noise2inpaint.chunked import iter_denoise_chunks, plan_chunks
-from napari_noise2inpaint.ome_zarr import create_ome_zarr, default_axes
-
-from .jobs import Job, error_message
-from .progress_panel import ProgressPanel
-from .runs import Phase, denoise_run
-from .snapshot import LayerSnapshot
+from napari_noise2inpaint._widgets.jobs import Job, error_message
+from napari_noise2inpaint._widgets.progress_panel import ProgressPanel
+from napari_noise2inpaint._widgets.runs import Phase, denoise_run
+from napari_noise2inpaint._widgets.snapshot import LayerSnapshot
+from napari_noise2inpaint.images.chunked import iter_denoise_chunks, plan_chunks
+from napari_noise2inpaint.images.ome_zarr import create_ome_zarr, default_axes
 
 
 def start_denoise(

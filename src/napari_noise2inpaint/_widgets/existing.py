@@ -1,9 +1,10 @@
 """What a folder run of the batch widget does with results already in its output folder.
 
 The three choices map onto the options of the command line and of
-:func:`napari_noise2inpaint.batch.iter_batch`: stop (neither, today's refusal), skip them
+:func:`napari_noise2inpaint.tasks.batch.iter_batch`: stop (neither, today's refusal), skip them
 (``--skip-existing``) or replace them (``--overwrite``). Whatever the choice, a result never
-replaces an input or the model file: :func:`~napari_noise2inpaint.batch.iter_batch` refuses it.
+replaces an input or the model file:
+:func:`~napari_noise2inpaint.tasks.batch.iter_batch` refuses it.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import os
 from pathlib import Path
 
 from napari_noise2inpaint import InputError
-from napari_noise2inpaint.batch import output_path
-from napari_noise2inpaint.files import same_file
+from napari_noise2inpaint.images.files import same_file
+from napari_noise2inpaint.tasks.batch import output_path
 
 STOP, SKIP, REPLACE = "stop", "skip", "replace"
 #: (text shown, value) pairs for the "existing results" picker; stop first, the default.

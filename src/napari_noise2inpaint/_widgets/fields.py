@@ -9,15 +9,14 @@ from magicgui.widgets import ComboBox, Container, FloatSpinBox, Label, SpinBox
 from napari.layers import Image
 
 from napari_noise2inpaint import InputError, Noise2InpaintConfig, available_devices
+from napari_noise2inpaint._widgets.noise_fields import NoiseFields
+from napari_noise2inpaint._widgets.start_fields import StartFields
+from napari_noise2inpaint._widgets.tooltips import NOISE_TOOLTIPS, TOOLTIPS, apply_tooltips
 from napari_noise2inpaint.config import start_config
 from napari_noise2inpaint.config_rules import bounds
 from napari_noise2inpaint.names import METHOD_NAMES, picker_choices
 from napari_noise2inpaint.noise import AUTO, noise_class
 from napari_noise2inpaint.prior import ADAPT_LEARNING_RATE, config_for_init, fixed_fields
-
-from .noise_fields import NoiseFields
-from .start_fields import StartFields
-from .tooltips import NOISE_TOOLTIPS, TOOLTIPS, apply_tooltips
 
 #: Fields that a starting model decides (its architecture); disabled while one is chosen.
 ARCHITECTURE_FIELDS = ("unrolls", "features", "mode", "method")

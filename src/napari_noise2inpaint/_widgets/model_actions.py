@@ -6,10 +6,9 @@ from napari.utils.notifications import show_error, show_info
 from qtpy.QtWidgets import QFileDialog
 
 from napari_noise2inpaint import InputError, load_model, save_model
-
-from . import model_choice, model_info
-from .jobs import error_message
-from .runs import State
+from napari_noise2inpaint._widgets import model_choice, model_info
+from napari_noise2inpaint._widgets.jobs import error_message
+from napari_noise2inpaint._widgets.runs import State
 
 MODEL_FILTER = "Noise2Inpaint model (*.safetensors);;All files (*)"
 LOAD_FILTER = "Noise2Inpaint model or BioImage package (*.safetensors *.zip);;All files (*)"

@@ -7,13 +7,12 @@ from napari.layers import Image
 from napari.utils.notifications import show_info
 from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from napari_noise2inpaint.model_card import model_card
+from napari_noise2inpaint._widgets.preview import current_plane, data_index
+from napari_noise2inpaint._widgets.snapshot import LayerSnapshot
+from napari_noise2inpaint.modelfiles.model_card import model_card
 from napari_noise2inpaint.names import METHOD_NAMES as METHODS
 from napari_noise2inpaint.names import NOISE_NAMES
 from napari_noise2inpaint.noise import noise_class
-
-from .preview import current_plane, data_index
-from .snapshot import LayerSnapshot
 
 ZIP_FILTER = "BioImage Model Zoo package (*.zip);;All files (*)"
 #: A run is called too short when validation loss fell more than this in its last quarter.
@@ -154,7 +153,7 @@ def plane_in_view(layer, viewer, channel_axis: int | None) -> np.ndarray | None:
 
 def export_job(model, path: str, image: np.ndarray | None):
     """Write a BioImage Model Zoo package in a worker; return its path."""
-    from napari_noise2inpaint.bioimageio_export import export_bioimageio
+    from napari_noise2inpaint.modelfiles.bioimageio_export import export_bioimageio
 
     yield from ()  # a generator, like the other jobs; the export itself has no progress
     return export_bioimageio(model, path, image=image)

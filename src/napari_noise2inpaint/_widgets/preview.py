@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .snapshot import LayerSnapshot
+from napari_noise2inpaint._widgets.snapshot import LayerSnapshot
 
 
 def data_index(snapshot: LayerSnapshot, world_point) -> tuple[int, ...]:

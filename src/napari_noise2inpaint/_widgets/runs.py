@@ -15,11 +15,10 @@ from enum import Enum
 import numpy as np
 
 from napari_noise2inpaint import PreviewUpdate, TrainProgress, iter_denoise, iter_train
+from napari_noise2inpaint._widgets.snapshot import contrast_limits
+from napari_noise2inpaint.engine.per_image import settings_noise
 from napari_noise2inpaint.noise import AUTO
-from napari_noise2inpaint.per_image import settings_noise
 from napari_noise2inpaint.prior.choice import first_plane, prior_note
-
-from .snapshot import contrast_limits
 
 #: Seconds between two updates sent to the GUI thread.
 GUI_INTERVAL_S = 0.5
@@ -163,7 +162,7 @@ def keep_better(trained, init) -> Trained:
     """Tell whether training improved on its start.
 
     The engine returns the starting weights (``kept_weights`` "start") unless the adapted
-    ones denoise the held-out pixels better (:mod:`napari_noise2inpaint.keep_rule`). With
+    ones denoise the held-out pixels better (:mod:`napari_noise2inpaint.engine.keep_rule`). With
     no step and no starting model nothing was trained: ``model`` is None; with no step from
     a starting model, that model is kept as it was.
     """

@@ -7,7 +7,7 @@ from pathlib import Path
 from magicgui.widgets import ComboBox, FileEdit
 
 from napari_noise2inpaint import InputError, load_model
-from napari_noise2inpaint.loading import BUILTIN
+from napari_noise2inpaint.modelfiles.loading import BUILTIN
 
 SAVED = "saved"
 SCRATCH = "scratch"

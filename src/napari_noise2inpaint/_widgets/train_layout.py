@@ -20,7 +20,7 @@ from qtpy.QtWidgets import (
 )
 from superqt import QCollapsible
 
-from .tooltips import BUTTON_TOOLTIPS
+from napari_noise2inpaint._widgets.tooltips import BUTTON_TOOLTIPS
 
 #: The buttons of the training widget: attribute name, text and the method they call.
 BUTTONS = {

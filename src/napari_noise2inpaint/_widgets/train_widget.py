@@ -9,18 +9,25 @@ from qtpy.QtCore import QEvent
 from qtpy.QtWidgets import QWidget
 
 from napari_noise2inpaint import InputError, PreviewSource, PreviewUpdate
-
-from . import model_info, train_layout
-from .denoising import add_result, start_denoise
-from .fields import TrainFields
-from .jobs import Job, error_message
-from .loss_plot import LossPlot
-from .model_actions import ModelFileActions
-from .preview import RunPreview
-from .progress_panel import ProgressPanel
-from .runs import Phase, PhaseChange, Progress, RunClock, State, Trained, train_run
-from .snapshot import LayerSnapshot
-from .units_notice import say_units_once
+from napari_noise2inpaint._widgets import model_info, train_layout
+from napari_noise2inpaint._widgets.denoising import add_result, start_denoise
+from napari_noise2inpaint._widgets.fields import TrainFields
+from napari_noise2inpaint._widgets.jobs import Job, error_message
+from napari_noise2inpaint._widgets.loss_plot import LossPlot
+from napari_noise2inpaint._widgets.model_actions import ModelFileActions
+from napari_noise2inpaint._widgets.preview import RunPreview
+from napari_noise2inpaint._widgets.progress_panel import ProgressPanel
+from napari_noise2inpaint._widgets.runs import (
+    Phase,
+    PhaseChange,
+    Progress,
+    RunClock,
+    State,
+    Trained,
+    train_run,
+)
+from napari_noise2inpaint._widgets.snapshot import LayerSnapshot
+from napari_noise2inpaint._widgets.units_notice import say_units_once
 
 #: Largest fraction of the training time that live previews may take.
 PREVIEW_BUDGET = 0.1

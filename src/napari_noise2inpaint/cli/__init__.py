@@ -9,9 +9,8 @@ import sys
 from collections.abc import Sequence
 
 from napari_noise2inpaint._version import __version__
+from napari_noise2inpaint.cli.terminal import PROG
 from napari_noise2inpaint.errors import InputError
-
-from .terminal import PROG
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -64,10 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     argparse.ArgumentParser
     """
     # the subcommands import torch: here, inside main's try, Ctrl-C while it loads is one line
-    from .denoise import add_denoise
-    from .inspect import add_inspect
-    from .models import add_export, add_info
-    from .train import add_train
+    from napari_noise2inpaint.cli.denoise import add_denoise
+    from napari_noise2inpaint.cli.inspect import add_inspect
+    from napari_noise2inpaint.cli.models import add_export, add_info
+    from napari_noise2inpaint.cli.train import add_train
 
     parser = _OneLineErrors(prog=PROG, description="Self-supervised denoising with Noise2Inpaint.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")

@@ -1,5 +1,5 @@
 """``python -m napari_noise2inpaint.cli`` (also under torchrun) runs the command line."""
 
-from . import main
+from napari_noise2inpaint.cli import main
 
 raise SystemExit(main())

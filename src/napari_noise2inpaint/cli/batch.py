@@ -12,24 +12,23 @@ import contextlib
 import sys
 from pathlib import Path
 
-from napari_noise2inpaint.batch import collect_inputs, iter_batch, write_result
+from napari_noise2inpaint.cli.outputs import check_output, plain_folder
+from napari_noise2inpaint.cli.terminal import PROG, Progress
+from napari_noise2inpaint.cli.values import integer
+from napari_noise2inpaint.engine.events import run_to_end
+from napari_noise2inpaint.engine.inference import iter_denoise
 from napari_noise2inpaint.errors import InputError
-from napari_noise2inpaint.events import run_to_end
-from napari_noise2inpaint.files import is_pattern, remove_stale_temp_files, same_file
-from napari_noise2inpaint.inference import iter_denoise
-from napari_noise2inpaint.io import TIFF_SUFFIXES, read_image
-from napari_noise2inpaint.loading import load_model
-from napari_noise2inpaint.ome_zarr import is_zarr_path
-from napari_noise2inpaint.uncertainty import (
+from napari_noise2inpaint.images.files import is_pattern, remove_stale_temp_files, same_file
+from napari_noise2inpaint.images.io import TIFF_SUFFIXES, read_image
+from napari_noise2inpaint.images.ome_zarr import is_zarr_path
+from napari_noise2inpaint.modelfiles.loading import load_model
+from napari_noise2inpaint.tasks.batch import collect_inputs, iter_batch, write_result
+from napari_noise2inpaint.trust.uncertainty import (
     DEFAULT_MASKS,
     MAX_MASKS,
     check_masks,
     iter_denoise_with_uncertainty,
 )
-
-from .outputs import check_output, plain_folder
-from .terminal import PROG, Progress
-from .values import integer
 
 
 def add_batch_options(denoise: argparse.ArgumentParser) -> None:

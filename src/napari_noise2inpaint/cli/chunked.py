@@ -9,22 +9,26 @@ import shutil
 import sys
 from pathlib import Path
 
-from napari_noise2inpaint.chunked import (
+from napari_noise2inpaint.cli.batch import expand_folders
+from napari_noise2inpaint.cli.outputs import check_output
+from napari_noise2inpaint.cli.terminal import PROG, Progress
+from napari_noise2inpaint.cli.values import non_negative_integer, scheduler_address, sizes
+from napari_noise2inpaint.engine.events import run_to_end
+from napari_noise2inpaint.errors import InputError
+from napari_noise2inpaint.images.chunked import (
     denoise_lazy,
     iter_denoise_chunks,
     plan_chunks,
     store_on_cluster,
 )
-from napari_noise2inpaint.errors import InputError
-from napari_noise2inpaint.events import run_to_end
-from napari_noise2inpaint.io import read_image
+from napari_noise2inpaint.images.io import read_image
+from napari_noise2inpaint.images.ome_zarr import (
+    create_ome_zarr,
+    default_axes,
+    is_zarr_path,
+    open_lazy,
+)
 from napari_noise2inpaint.model import TrainedModel
-from napari_noise2inpaint.ome_zarr import create_ome_zarr, default_axes, is_zarr_path, open_lazy
-
-from .batch import expand_folders
-from .outputs import check_output
-from .terminal import PROG, Progress
-from .values import non_negative_integer, scheduler_address, sizes
 
 
 def add_chunk_options(parser: argparse.ArgumentParser) -> None:

@@ -6,20 +6,19 @@ import argparse
 import contextlib
 from pathlib import Path
 
-from napari_noise2inpaint.batch import write_result
+from napari_noise2inpaint.cli.batch import add_batch_options, run_denoise_batch, wants_batch
+from napari_noise2inpaint.cli.chunked import add_chunk_options, run_denoise_chunked, wants_chunked
+from napari_noise2inpaint.cli.outputs import check_output
+from napari_noise2inpaint.cli.terminal import Progress, interrupt_on_sigterm, print_notes
+from napari_noise2inpaint.cli.values import integer, noise_sigma
 from napari_noise2inpaint.config import DEVICES, INFERENCE_OUTPUTS, PRECISIONS
-from napari_noise2inpaint.data import resolve_channel_axis
-from napari_noise2inpaint.events import run_to_end
-from napari_noise2inpaint.files import remove_stale_temp_files
-from napari_noise2inpaint.inference import iter_denoise
-from napari_noise2inpaint.io import read_image
-from napari_noise2inpaint.loading import load_model
-
-from .batch import add_batch_options, run_denoise_batch, wants_batch
-from .chunked import add_chunk_options, run_denoise_chunked, wants_chunked
-from .outputs import check_output
-from .terminal import Progress, interrupt_on_sigterm, print_notes
-from .values import integer, noise_sigma
+from napari_noise2inpaint.engine.data import resolve_channel_axis
+from napari_noise2inpaint.engine.events import run_to_end
+from napari_noise2inpaint.engine.inference import iter_denoise
+from napari_noise2inpaint.images.files import remove_stale_temp_files
+from napari_noise2inpaint.images.io import read_image
+from napari_noise2inpaint.modelfiles.loading import load_model
+from napari_noise2inpaint.tasks.batch import write_result
 
 
 def add_denoise(commands) -> None:

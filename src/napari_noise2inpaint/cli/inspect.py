@@ -7,16 +7,15 @@ import contextlib
 import dataclasses
 import json
 
-from napari_noise2inpaint.data import check_array
-from napari_noise2inpaint.events import run_to_end
-from napari_noise2inpaint.inference import iter_denoise
-from napari_noise2inpaint.io import read_image
-from napari_noise2inpaint.loading import load_model
+from napari_noise2inpaint.cli.terminal import Progress
+from napari_noise2inpaint.cli.values import integer
+from napari_noise2inpaint.engine.data import check_array
+from napari_noise2inpaint.engine.events import run_to_end
+from napari_noise2inpaint.engine.inference import iter_denoise
+from napari_noise2inpaint.images.io import read_image
+from napari_noise2inpaint.modelfiles.loading import load_model
 from napari_noise2inpaint.noise.report import noise_report
-from napari_noise2inpaint.residual import check_residual_of_image
-
-from .terminal import Progress
-from .values import integer
+from napari_noise2inpaint.trust.residual import check_residual_of_image
 
 
 def add_inspect(commands) -> None:

@@ -6,13 +6,12 @@ import argparse
 import json
 from pathlib import Path
 
-from napari_noise2inpaint.checkpoint import read_metadata
-from napari_noise2inpaint.io import read_image
-from napari_noise2inpaint.loading import BUILTIN, load_model
-from napari_noise2inpaint.loading import BUILTIN_PRIOR_FILE as PRIOR_FILE
-from napari_noise2inpaint.model_card import model_card
-
-from .outputs import check_output
+from napari_noise2inpaint.cli.outputs import check_output
+from napari_noise2inpaint.images.io import read_image
+from napari_noise2inpaint.modelfiles.checkpoint import read_metadata
+from napari_noise2inpaint.modelfiles.loading import BUILTIN, load_model
+from napari_noise2inpaint.modelfiles.loading import BUILTIN_PRIOR_FILE as PRIOR_FILE
+from napari_noise2inpaint.modelfiles.model_card import model_card
 
 
 def add_info(commands) -> None:
@@ -28,7 +27,7 @@ def run_info(args: argparse.Namespace) -> int:
     """Print a model file's config, normalisation, history, data info and versions as JSON."""
     model = load_model(args.model)
     if str(args.model).lower().endswith(".zip"):
-        from napari_noise2inpaint.bioimageio_export import package_metadata
+        from napari_noise2inpaint.modelfiles.bioimageio_export import package_metadata
 
         metadata = package_metadata(args.model)
     else:
@@ -71,7 +70,7 @@ def add_export(commands) -> None:
 
 def run_export(args: argparse.Namespace) -> int:
     """Export a model as a bioimage.io package; see ``noise2inpaint export --help``."""
-    from napari_noise2inpaint.bioimageio_export import export_bioimageio
+    from napari_noise2inpaint.modelfiles.bioimageio_export import export_bioimageio
 
     out = Path(args.bioimageio)
     reads = [Path(args.model), *([Path(args.sample)] if args.sample else [])]

@@ -7,9 +7,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from napari_noise2inpaint.batch import collect_inputs
 from napari_noise2inpaint.errors import InputError
-from napari_noise2inpaint.files import is_pattern, resolved, same_file
+from napari_noise2inpaint.images.files import is_pattern, resolved, same_file
+from napari_noise2inpaint.tasks.batch import collect_inputs
 
 ZARR_MARKERS = (".zgroup", ".zarray", "zarr.json")
 

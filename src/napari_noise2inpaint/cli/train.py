@@ -10,24 +10,23 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_noise2inpaint.checkpoint import save_model
+from napari_noise2inpaint.cli.chunked import read_training_images
+from napari_noise2inpaint.cli.outputs import check_train_output
+from napari_noise2inpaint.cli.terminal import PROG, Progress, print_notes, stop_on_signals
+from napari_noise2inpaint.cli.train_options import add_config_options, given_values
+from napari_noise2inpaint.cli.values import integer
 from napari_noise2inpaint.config import Noise2InpaintConfig, start_config
-from napari_noise2inpaint.data import resolve_channel_axis
-from napari_noise2inpaint.distributed import is_main_process
+from napari_noise2inpaint.engine.data import resolve_channel_axis
+from napari_noise2inpaint.engine.distributed import is_main_process
+from napari_noise2inpaint.engine.events import TrainProgress, run_to_end
+from napari_noise2inpaint.engine.training import iter_train
 from napari_noise2inpaint.errors import InputError
-from napari_noise2inpaint.events import TrainProgress, run_to_end
-from napari_noise2inpaint.io import read_image
-from napari_noise2inpaint.loading import BUILTIN, load_model
-from napari_noise2inpaint.loading import BUILTIN_PRIOR_FILE as PRIOR_FILE
+from napari_noise2inpaint.images.io import read_image
 from napari_noise2inpaint.model import TrainedModel
+from napari_noise2inpaint.modelfiles.checkpoint import save_model
+from napari_noise2inpaint.modelfiles.loading import BUILTIN, load_model
+from napari_noise2inpaint.modelfiles.loading import BUILTIN_PRIOR_FILE as PRIOR_FILE
 from napari_noise2inpaint.prior import config_for_init, fixed_fields, start_name
-from napari_noise2inpaint.training import iter_train
-
-from .chunked import read_training_images
-from .outputs import check_train_output
-from .terminal import PROG, Progress, print_notes, stop_on_signals
-from .train_options import add_config_options, given_values
-from .values import integer
 
 SCRATCH = "scratch"
 

@@ -11,10 +11,9 @@ import dataclasses
 import inspect
 import re
 
+from napari_noise2inpaint.cli.values import finite_float, integer
 from napari_noise2inpaint.config import CHOICES, CPU_START, Noise2InpaintConfig
 from napari_noise2inpaint.config_rules import LIMITS, limit_text
-
-from .values import finite_float, integer
 
 # short flags kept from earlier versions; the long form (the field's name) works as well
 SHORT_FLAGS = {

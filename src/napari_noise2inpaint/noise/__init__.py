@@ -1,7 +1,7 @@
 """Noise physics: the registry of noise models, their estimation from images, the report."""
 
-from .batch import BatchNoise
-from .models import (
+from napari_noise2inpaint.noise.batch import BatchNoise
+from napari_noise2inpaint.noise.models import (
     AUTO,
     REGISTRY,
     CorrelatedNoise,
@@ -14,7 +14,7 @@ from .models import (
     label_of,
     noise_class,
 )
-from .solvers import check_kernel, conjugate_gradient, data_consistency
+from napari_noise2inpaint.noise.solvers import check_kernel, conjugate_gradient, data_consistency
 
 __all__ = [
     "AUTO",

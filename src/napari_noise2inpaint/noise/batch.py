@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .models import NoiseModel
+from napari_noise2inpaint.noise.models import NoiseModel
 
 
 class BatchNoise:

@@ -24,8 +24,12 @@ import torch
 
 from napari_noise2inpaint.errors import InputError
 from napari_noise2inpaint.names import NOISE_NAMES
-
-from .solvers import check_kernel, conjugate_gradient, power_spectrum, weighted_consistency
+from napari_noise2inpaint.noise.solvers import (
+    check_kernel,
+    conjugate_gradient,
+    power_spectrum,
+    weighted_consistency,
+)
 
 #: Variance floor of the Poisson-Gaussian data term, relative to the variance at the mean.
 VARIANCE_FLOOR = 0.1
@@ -108,7 +112,7 @@ class NoiseModel:
     def perturbation(self, reference: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
         """Return zero-mean Gaussian noise with this model's covariance at ``reference``.
 
-        The probes of the risk estimate (:mod:`napari_noise2inpaint.risk`).
+        The probes of the risk estimate (:mod:`napari_noise2inpaint.engine.risk`).
         """
         return self.sample(torch.zeros_like(reference), rng)
 

@@ -6,11 +6,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from napari_noise2inpaint.data import check_array, resolve_channel_axis, to_planes
+from napari_noise2inpaint.engine.data import check_array, resolve_channel_axis, to_planes
 from napari_noise2inpaint.errors import InputError
-
-from .blocks import BLOCK, FlatBlocks, flat_blocks
-from .estimation import MAX_ESTIMATE_PLANES, estimate_poisson_gaussian, estimate_sigma
+from napari_noise2inpaint.noise.blocks import BLOCK, FlatBlocks, flat_blocks
+from napari_noise2inpaint.noise.estimation import (
+    MAX_ESTIMATE_PLANES,
+    estimate_poisson_gaussian,
+    estimate_sigma,
+)
 
 # Suggestion limits, checked on synthetic data with known noise (benchmarks/results/trust.md);
 # the correlation limit lies between white noise on train400 images at sigma 15 (90th

@@ -14,7 +14,7 @@ from napari_noise2inpaint.errors import InputError
 
 if TYPE_CHECKING:
     from napari_noise2inpaint.config import Noise2InpaintConfig
-    from napari_noise2inpaint.model import TrainedModel
+    from napari_noise2inpaint.engine.model_parts import ModelParts
 
 #: Adam's learning rate when training starts from a model (measured on set12 02, sigma 25, 150
 #: steps from an early prior: 3e-4 gained 0.65 dB, 1e-3 0.4 dB).
@@ -31,7 +31,7 @@ NETWORK_FIELDS = (
 )
 
 
-def fixed_fields(init: TrainedModel) -> tuple[str, ...]:
+def fixed_fields(init: ModelParts) -> tuple[str, ...]:
     """Return the settings a starting model decides.
 
     A model that normalises each image (the built-in prior) learned its data consistency
@@ -46,7 +46,7 @@ def fixed_fields(init: TrainedModel) -> tuple[str, ...]:
 
 def config_for_init(
     config: Noise2InpaintConfig,
-    init: TrainedModel,
+    init: ModelParts,
     learning_rate: float | None = ADAPT_LEARNING_RATE,
     given: dict | None = None,
 ) -> Noise2InpaintConfig:
@@ -82,7 +82,7 @@ def config_for_init(
     return config.replace(**{**changes, **(given or {})})
 
 
-def check_init(config: Noise2InpaintConfig, init: TrainedModel) -> None:
+def check_init(config: Noise2InpaintConfig, init: ModelParts) -> None:
     """Raise InputError when ``config`` asks for another architecture than ``init`` has."""
     differences = [
         f"{name} {getattr(init.config, name)!r} (settings: {getattr(config, name)!r})"
@@ -97,7 +97,7 @@ def check_init(config: Noise2InpaintConfig, init: TrainedModel) -> None:
         )
 
 
-def start_name(init: TrainedModel | None) -> str:
+def start_name(init: ModelParts | None) -> str:
     """How a run started, for histories and layer names: "scratch", "prior" or "model"."""
     if init is None:
         return "scratch"

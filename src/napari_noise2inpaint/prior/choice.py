@@ -5,7 +5,7 @@ with each sample's noise model in the data consistency: white, Poisson-Gaussian 
 correlated noise) and the white one (trained blind, unit-weight data consistency), which is
 better on white and camera noise of natural images (``benchmarks/results/prior_physics``).
 For every image the one with the lower estimated mean squared error (Stein's unbiased risk
-estimate, :mod:`napari_noise2inpaint.risk`, under the noise estimated from the image) on a
+estimate, :mod:`napari_noise2inpaint.engine.risk`, under the noise estimated from the image) on a
 central crop of its first plane is used. Neither network's weights were fitted to the image,
 so the estimate is unbiased.
 """
@@ -17,21 +17,21 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from napari_noise2inpaint.data import check_array, resolve_channel_axis
+from napari_noise2inpaint.engine.data import check_array, resolve_channel_axis
+from napari_noise2inpaint.engine.per_image import channel_noise
+from napari_noise2inpaint.engine.risk import compare_risks, network_denoiser
 from napari_noise2inpaint.noise import AUTO
 from napari_noise2inpaint.noise.identify import central_crop, estimate_noise
-from napari_noise2inpaint.per_image import channel_noise
-from napari_noise2inpaint.risk import compare_risks, network_denoiser
 
 if TYPE_CHECKING:
     from napari_noise2inpaint.config import Noise2InpaintConfig
-    from napari_noise2inpaint.model import TrainedModel
+    from napari_noise2inpaint.engine.model_parts import ModelParts
 
 CROP = 256  # pixels per side judged: about a second for both networks on one core
 NETWORK_LABELS = {"physics": "physics-aware network", "white": "white-noise network"}
 
 
-def choose_network(model: TrainedModel, plane: np.ndarray) -> TrainedModel:
+def choose_network(model: ModelParts, plane: np.ndarray) -> ModelParts:
     """Return ``model`` or the one of its ``alternatives`` with the lowest estimated risk.
 
     Parameters
@@ -64,8 +64,8 @@ def choose_network(model: TrainedModel, plane: np.ndarray) -> TrainedModel:
 
 
 def choose_start(
-    init: TrainedModel, images, config: Noise2InpaintConfig | None
-) -> tuple[TrainedModel, Noise2InpaintConfig | None]:
+    init: ModelParts, images, config: Noise2InpaintConfig | None
+) -> tuple[ModelParts, Noise2InpaintConfig | None]:
     """Pick the prior's network to adapt to ``images``, as :func:`choose_network` does.
 
     Settings that name a noise model (not "auto") keep the physics-aware network; when the
@@ -92,7 +92,7 @@ def choose_start(
     return chosen, config
 
 
-def prior_note(model: TrainedModel, image, channel_axis=None, noise=None):
+def prior_note(model: ModelParts, image, channel_axis=None, noise=None):
     """Choose the prior's network for ``image`` and say in one line what was found and used.
 
     Parameters
@@ -133,11 +133,11 @@ def first_plane(image, channel_axis=None) -> np.ndarray:
     return array[(0,) * (array.ndim - 2)].astype(np.float32)
 
 
-def _alone(model: TrainedModel) -> TrainedModel:
+def _alone(model: ModelParts) -> ModelParts:
     return model if not model.alternatives else model.without_alternatives()
 
 
-def _denoiser(model: TrainedModel, probe):
+def _denoiser(model: ModelParts, probe):
     """Wrap the network as the user gets it (estimated physics for noise-aware models)."""
     noise = probe if model.config.noise_model == AUTO else None
     return network_denoiser(model.network, [noise], model.config.inference_output)

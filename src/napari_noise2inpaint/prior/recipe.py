@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from napari_noise2inpaint.config import Noise2InpaintConfig
+from napari_noise2inpaint.engine.network import Denoiser
 from napari_noise2inpaint.model import TrainedModel, uses_bfloat16
-from napari_noise2inpaint.network import Denoiser
 from napari_noise2inpaint.noise import (
     CorrelatedNoise,
     GaussianNoise,
@@ -26,9 +26,8 @@ from napari_noise2inpaint.noise import (
     PoissonGaussianNoise,
 )
 from napari_noise2inpaint.noise.estimation import autocorrelation_of_filter
-
-from .physics import gaussian_filter
-from .scenes import confocal_scene, unit_range, widefield_scene
+from napari_noise2inpaint.prior.physics import gaussian_filter
+from napari_noise2inpaint.prior.scenes import confocal_scene, unit_range, widefield_scene
 
 PRIOR_CONFIG = Noise2InpaintConfig(
     unrolls=2,

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import torch
 
+from napari_noise2inpaint.engine.sampling import PatchBatch
 from napari_noise2inpaint.noise import BatchNoise
-from napari_noise2inpaint.sampling import PatchBatch
-
-from .physics import jittered, random_noise
+from napari_noise2inpaint.prior.physics import jittered, random_noise
 
 REGION = 128
 HOLE_FRACTION = 0.05

@@ -1,0 +1,1 @@
+"""The engine: masks, U-Net, unrolled network, training, inference, keep rule."""

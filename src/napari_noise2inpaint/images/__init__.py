@@ -1,0 +1,1 @@
+"""Images: reading and writing files, lazy and chunked work, memory checks."""

@@ -1,0 +1,1 @@
+"""Model files: safetensors checkpoints, their schema and card, loading, bioimage.io packages."""

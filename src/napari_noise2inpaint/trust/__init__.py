@@ -1,0 +1,1 @@
+"""Trust: built-in uncertainty and the residual check."""
