@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from napari_noise2inpaint import Noise2InpaintConfig, denoise, load_model, save_model, train
-from napari_noise2inpaint.engine.keep_rule import UNFIT, decide
+from napari_noise2inpaint.engine.keep_rule import UNFIT, decide, verdict
 from napari_noise2inpaint.engine.network import Denoiser
 from napari_noise2inpaint.engine.risk import compare_risks
 from napari_noise2inpaint.noise import CorrelatedNoise, GaussianNoise, PoissonGaussianNoise
@@ -75,11 +75,11 @@ def test_the_rule_keeps_whichever_network_denoises_better():
     model = load_model("builtin")
     prior = model.network
     untrained = Denoiser(model.config, torch.Generator().manual_seed(0)).eval()
-    plane, noise = _normalised_noisy()
+    plane, noise = _normalised_noisy(sigma=0.5)  # the gain must hold at half the variance too
     better = decide((untrained, [noise]), (prior, [noise]), [plane], "z", seed=0)
     worse = decide((prior, [noise]), (untrained, [noise]), [plane], "z", seed=0)
-    assert better.adapted and better.gain_db > 1
-    assert not worse.adapted and worse.gain_db < -1
+    assert better.adapted and better.gain_db > 0.3
+    assert not worse.adapted and worse.gain_db < 0
     assert worse.record()["kept"] == "start"
 
 
@@ -127,3 +127,38 @@ def test_a_tiny_image_keeps_the_prior():
     model = _adapt(tiny, steps=2)
     assert model.history["kept_weights"] == "start"
     assert model.history["adaptation"]["reason"] == "the image is too small to judge adapting"
+
+
+def _textured(amplitude=0.1):
+    """The smooth scene with a fine stripe pattern (period 6 px) that blurs erase."""
+    stripes = torch.sin(2 * np.pi * torch.arange(256.0) / 6)[None, :].expand(256, 256)
+    return _scene() + amplitude * stripes
+
+
+def test_risks_at_a_scaled_variance_equal_the_estimate_made_with_that_variance():
+    clean, sigma = _textured(), 0.05
+    noisy = GaussianNoise(sigma).sample(clean, torch.Generator().manual_seed(1))
+    pair = (_blur(0.6), _blur(1.0))
+    overstated = compare_risks(*pair, [noisy], [GaussianNoise(1.3 * sigma)], _seeded(2))
+    exact = compare_risks(*pair, [noisy], [GaussianNoise(sigma)], _seeded(2))
+    scaled = overstated.at(1 / 1.3**2)
+    assert scaled.first == pytest.approx(exact.first, rel=1e-4, abs=1e-7)
+    assert scaled.second == pytest.approx(exact.second, rel=1e-4, abs=1e-7)
+    assert scaled.standard_error == pytest.approx(exact.standard_error, rel=1e-3)
+
+
+def test_an_overstated_noise_does_not_make_the_rule_keep_the_smoother_output():
+    """With the variance estimated 1.44x too high, the heavier blur looks better; it is not."""
+    clean, sigma = _textured(), 0.05
+    noisy = GaussianNoise(sigma).sample(clean, torch.Generator().manual_seed(1))
+    light, heavy = _blur(0.6), _blur(1.0)
+    truth = [float((f(noisy, 0) - clean).square().mean()) for f in (light, heavy)]
+    comparison = compare_risks(light, heavy, [noisy], [GaussianNoise(1.2 * sigma)], _seeded(2))
+    assert truth[0] < truth[1] and comparison.at(1.0).second_is_better()
+    assert min(comparison.first, comparison.second) > 0  # not the "does not fit" case
+    decision = verdict(comparison)
+    assert not decision.adapted and decision.gain_db < 0
+
+
+def _seeded(seed):
+    return torch.Generator().manual_seed(seed)

@@ -7,9 +7,11 @@ pixels it is measured on. The rule here estimates the mean squared error of the 
 (the whole-image inference, all pixels in the data consistency) with Stein's unbiased risk
 estimate (:mod:`.risk`) on the validation band that training never saw, for both weights with
 the same probes, and keeps the adapted weights only when their risk is lower by more than
-two standard errors. The estimate is only as good as the estimated noise: an estimated error
-below zero (seen on line-correlated noise) shows that it is not, and the starting weights are
-kept. Without a held-out band (tiny images, 3D) the starting weights are kept.
+two standard errors for any noise variance from half to 1.1 times the estimated one (the
+estimate can be high on textured images). The estimate is only as good as the estimated
+noise: an estimated error below zero (seen on line-correlated noise) shows that it is not,
+and the starting weights are kept. Without a held-out band (tiny images, 3D) the starting
+weights are kept.
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ from napari_noise2inpaint.noise.estimation import estimate_sigma
 from napari_noise2inpaint.noise.models import MIN_SIGMA
 
 MARGIN = 2.0  # standard errors the adapted risk must beat the start by
+#: The estimated noise variance is trusted within these factors of itself, and the adapted
+#: weights must win at both ends. On train400 images with white noise (sigma 15, 25, 50) the
+#: estimate was 0.93 to 1.84 times the true variance (5th to 95th percentile; texture adds
+#: to it at low noise); an overstated variance favours the smoother weights.
+NOISE_SCALES = (0.5, 1.1)
 #: an estimated error below zero: the estimated noise (probes) does not match the image's
 UNFIT = "the estimated noise does not fit this image well enough to judge adapting"
 
@@ -78,14 +85,28 @@ def decide(start: tuple, adapted: tuple, planes: list, output: str, seed: int) -
         [_probe_noise(noise, plane) for noise, plane in zip(noises, planes, strict=True)],
         rng,
     )
-    return _verdict(comparison)
+    return verdict(comparison)
 
 
-def _verdict(comparison: RiskComparison) -> KeepDecision:
+def verdict(comparison: RiskComparison) -> KeepDecision:
+    """Decide from the risks of the start (first) and the adapted weights (second).
+
+    Parameters
+    ----------
+    comparison : RiskComparison
+        From :func:`~napari_noise2inpaint.engine.risk.compare_risks`.
+
+    Returns
+    -------
+    KeepDecision
+        Adapted only when it wins by :data:`MARGIN` standard errors at both ends of
+        :data:`NOISE_SCALES`; the gain reported is the smaller of the two.
+    """
     if min(comparison.first, comparison.second) <= 0:  # a squared error cannot be negative
         return KeepDecision(False, None, UNFIT)
-    gain = round(comparison.gain_db, 3)
-    if comparison.second_is_better(MARGIN):
+    ends = [comparison.at(scale) for scale in NOISE_SCALES]
+    gain = round(min(end.gain_db for end in ends), 3)
+    if all(end.second_is_better(MARGIN) for end in ends):
         return KeepDecision(True, gain, "adapting lowered the estimated error")
     return KeepDecision(False, gain, "adapting did not help this image")
 

@@ -34,7 +34,61 @@ BLOCK = 16  # pixels per side of the blocks whose spread gives the standard erro
 
 @dataclass(frozen=True)
 class RiskComparison:
-    """Estimated mean squared errors of two denoisers on the same pixels (normalised units)."""
+    """Estimated mean squared errors of two denoisers on the same pixels (normalised units).
+
+    SURE is linear in the noise variance: each risk is a fidelity term plus ``scale`` times
+    (divergence minus variance) when the true variance is ``scale`` times the one the probes
+    were drawn with. :meth:`at` gives the risks at any such scale, so that a decision can be
+    checked across the range of variances the estimate leaves open.
+
+    Attributes
+    ----------
+    fidelity : tuple of float
+        Mean ``|f(y) - y|^2`` of each denoiser.
+    divergence : tuple of float
+        Mean ``2 b . (f(y + eps b) - f(y)) / eps`` of each denoiser (probes ``b``).
+    noise_variance : float
+        Mean probe variance.
+    blocks : numpy.ndarray
+        ``(n, 2)`` block means of the fidelity and the divergence differences (first minus
+        second), whose spread gives the standard error.
+    """
+
+    fidelity: tuple[float, float]
+    divergence: tuple[float, float]
+    noise_variance: float
+    blocks: np.ndarray
+
+    def at(self, scale: float = 1.0) -> RiskPair:
+        """Return both risks when the noise variance is ``scale`` times the probes'."""
+        first, second = (
+            f + scale * (d - self.noise_variance)
+            for f, d in zip(self.fidelity, self.divergence, strict=True)
+        )
+        differences = self.blocks[:, 0] + scale * self.blocks[:, 1]
+        count = len(differences)
+        error = differences.std(ddof=1) / math.sqrt(count) if count > 1 else 0.0
+        return RiskPair(first, second, scale * self.noise_variance, float(error))
+
+    @property
+    def first(self) -> float:
+        """Risk of the first denoiser at the probes' variance."""
+        return self.at().first
+
+    @property
+    def second(self) -> float:
+        """Risk of the second denoiser at the probes' variance."""
+        return self.at().second
+
+    @property
+    def standard_error(self) -> float:
+        """Standard error of the risk difference at the probes' variance."""
+        return self.at().standard_error
+
+
+@dataclass(frozen=True)
+class RiskPair:
+    """The two risks at one noise variance, and the standard error of their difference."""
 
     first: float
     second: float
@@ -76,36 +130,36 @@ def compare_risks(
     Returns
     -------
     RiskComparison
-        Both risks, the noise variance, and the standard error of their difference.
+        Both risks' terms, the noise variance, and the block differences.
     """
-    sums, blocks = np.zeros(3), []
+    sums, blocks = np.zeros(5), []
     for index, (plane, noise) in enumerate(zip(planes, noises, strict=True)):
         denoisers = [lambda y, f=f, i=index: f(y, i) for f in (first, second)]
         outputs = [denoiser(plane) for denoiser in denoisers]
         probes = [noise.perturbation(outputs[0], rng) for _ in range(PROBES)]
         terms = [
-            _risk_map(denoiser, plane, out, probes)
+            _risk_terms(denoiser, plane, out, probes)
             for denoiser, out in zip(denoisers, outputs, strict=True)
         ]
         variance = torch.stack([p.square() for p in probes]).mean(0)
-        sums += [float(terms[0].sum()), float(terms[1].sum()), float(variance.sum())]
-        blocks.append(_block_means(terms[0] - terms[1]))
-    pixels = sum(p.numel() for p in planes)
-    differences = np.concatenate(blocks)
-    error = differences.std(ddof=1) / math.sqrt(len(differences)) if len(differences) > 1 else 0.0
-    first_risk, second_risk, variance = sums / pixels
-    return RiskComparison(first_risk - variance, second_risk - variance, variance, float(error))
+        sums += [float(t.sum()) for pair in terms for t in pair] + [float(variance.sum())]
+        fidelity, divergence = (terms[0][k] - terms[1][k] for k in range(2))
+        blocks.append(np.stack([_block_means(fidelity), _block_means(divergence)], axis=1))
+    means = sums / sum(p.numel() for p in planes)
+    return RiskComparison(
+        (means[0], means[2]), (means[1], means[3]), means[4], np.concatenate(blocks)
+    )
 
 
-def _risk_map(denoiser, plane, out, probes: list[torch.Tensor]) -> torch.Tensor:
-    """Per-pixel ``(f(y) - y)^2 + 2 b (f(y + eps b) - f(y)) / eps`` averaged over probes.
+def _risk_terms(denoiser, plane, out, probes: list[torch.Tensor]) -> tuple:
+    """Per-pixel ``(f(y) - y)^2`` and ``2 b (f(y + eps b) - f(y)) / eps`` (probe mean).
 
     ``out`` is ``f(y)``, computed once by the caller.
     """
     divergence = sum(
         probe * (denoiser(plane + EPSILON * probe) - out) / EPSILON for probe in probes
     ) / len(probes)
-    return (out - plane).square() + 2 * divergence
+    return (out - plane).square(), 2 * divergence
 
 
 def _block_means(values: torch.Tensor) -> np.ndarray:
