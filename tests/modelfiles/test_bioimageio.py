@@ -350,3 +350,9 @@ def test_per_image_package_has_no_frozen_trace_and_passes_bioimageio_core(prior_
     assert weights.pytorch_state_dict.architecture.kwargs["per_image"] is True
     summary = test_model(prior_package)
     assert summary.status == "passed", [d.name for d in summary.details if d.errors]
+
+
+def test_the_card_of_a_model_that_normalises_each_image_says_how():
+    prior_text = card_markdown(model_card(load_model("builtin")))
+    assert "normalised by its own mean and standard deviation" in prior_text
+    assert "no TorchScript" in prior_text and "Normalisation is part of the network" not in prior_text

@@ -96,9 +96,30 @@ def model_card(model, package_version: str | None = None) -> dict[str, Any]:
             "planes": data.get("planes"),
             "channel_axis": data.get("channel_axis"),
         },
-        "normalization": {"means": list(model.means), "stds": list(model.stds)},
+        "normalization": {
+            "per_image": model.normalises_each_image,
+            "means": list(model.means),
+            "stds": list(model.stds),
+        },
         "package_version": package_version or history.get("package_version") or __version__,
     }
+
+
+def _pipeline_text(normalization: dict) -> tuple[str, str]:
+    """How the pipeline normalises, and which weights the package holds."""
+    if normalization.get("per_image"):
+        return (
+            "Each image is normalised by its own mean and standard deviation, and its noise "
+            "estimated, inside the pipeline",
+            "PyTorch state-dict weights (no TorchScript: a trace would fix one image's noise "
+            "estimate)",
+        )
+    means = ", ".join(f"{m:.6g}" for m in normalization["means"])
+    stds = ", ".join(f"{s:.6g}" for s in normalization["stds"])
+    return (
+        f"Normalisation is part of the network (means {means}; standard deviations {stds})",
+        "TorchScript weights and PyTorch state-dict weights",
+    )
 
 
 def _noise(config) -> dict[str, Any]:
@@ -135,8 +156,7 @@ def card_markdown(card: dict[str, Any], notes: list[str] = ()) -> str:
     rows = _table_rows(card)
     output_text = _output_text(card["inference_output"])
     table = "\n".join(f"| {name} | {value} |" for name, value in rows)
-    means = ", ".join(f"{m:.6g}" for m in card["normalization"]["means"])
-    stds = ", ".join(f"{s:.6g}" for s in card["normalization"]["stds"])
+    normalisation, weights = _pipeline_text(card["normalization"])
     extra = "".join(f"\n- {note}" for note in notes)
     return f"""# Noise2Inpaint denoiser
 
@@ -150,11 +170,10 @@ Self-supervised denoiser trained with napari-noise2inpaint: {card["method_name"]
 
 - Input: one noisy image in **raw intensity units** (float32, axes batch, channel, y, x).
 - Output: the denoised image in the same raw units and shape.
-- Normalisation is part of the network (means {means}; standard deviations {stds}); no
-  pre- or post-processing is needed.
+- {normalisation}; no pre- or post-processing is needed.
 - {output_text}{extra}
 
-The package holds TorchScript weights and PyTorch state-dict weights whose architecture is
+The package holds {weights} whose architecture is
 `napari_noise2inpaint.bioimageio_arch.Noise2InpaintPipeline` (install `napari-noise2inpaint`).
 napari-noise2inpaint loads it with `load_model("package.zip")`.
 
