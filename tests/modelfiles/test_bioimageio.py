@@ -355,4 +355,5 @@ def test_per_image_package_has_no_frozen_trace_and_passes_bioimageio_core(prior_
 def test_the_card_of_a_model_that_normalises_each_image_says_how():
     prior_text = card_markdown(model_card(load_model("builtin")))
     assert "normalised by its own mean and standard deviation" in prior_text
-    assert "no TorchScript" in prior_text and "Normalisation is part of the network" not in prior_text
+    assert "no TorchScript" in prior_text
+    assert "Normalisation is part of the network" not in prior_text
