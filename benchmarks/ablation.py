@@ -13,7 +13,7 @@ import common
 
 
 def build_parser():
-    parser = common.base_parser(__doc__.splitlines()[0])
+    parser = common.base_parser(__doc__.splitlines()[0], "ablation")
     common.add_model_args(parser)
     parser.add_argument("--rho", type=float, default=0.05, help="rho of the K sweep")
     parser.add_argument("--budget", type=float, default=60.0, help="training seconds per config")

@@ -24,8 +24,7 @@ import common
 import numpy as np
 import tifffile
 
-from napari_noise2inpaint import Noise2InpaintConfig, save_model, train
-from napari_noise2inpaint._sample_data import noisy_fluorescence
+from napari_noise2inpaint import Noise2InpaintConfig, noisy_fluorescence, save_model, train
 
 # Runs the command line in this process and prints its peak resident memory (MiB).
 RUNNER = """
@@ -42,7 +41,7 @@ print(json.dumps({"code": code, "seconds": seconds, "peak_mib": peak}))
 
 
 def build_parser():
-    parser = common.base_parser(__doc__.splitlines()[0])
+    parser = common.base_parser(__doc__.splitlines()[0], "batch")
     parser.add_argument("--size", type=int, default=512, help="side of each image")
     parser.add_argument("--counts", type=int, nargs="+", default=[10, 50])
     parser.add_argument("--steps", type=int, default=30)

@@ -122,7 +122,7 @@ def cluster_throughput(
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, required=True, help="where to generate data")
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "big_volume")
     parser.add_argument("--name", default="big_volume")
     parser.add_argument("--size-gb", type=float, default=8.0)
     parser.add_argument("--side", type=int, default=1024, help="plane side in pixels")

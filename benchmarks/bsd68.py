@@ -19,7 +19,7 @@ PUBLISHED_NOISY = 20.19
 
 
 def build_parser():
-    parser = common.base_parser(__doc__.splitlines()[0])
+    parser = common.base_parser(__doc__.splitlines()[0], "bsd68")
     common.add_model_args(parser)
     parser.add_argument("--budget", type=float, default=300.0, help="training seconds per method")
     parser.add_argument("--methods", nargs="+", default=["n2i", "n2v", "supervised"])

@@ -13,7 +13,7 @@ import common
 import numpy as np
 from scipy.ndimage import convolve
 
-from napari_noise2inpaint._sample_data import noisy_fluorescence
+from napari_noise2inpaint import noisy_fluorescence
 from napari_noise2inpaint.noise import CorrelatedNoise, GaussianNoise, PoissonGaussianNoise
 
 KERNELS = {

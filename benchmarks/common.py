@@ -30,11 +30,12 @@ GAUSS_SIGMAS = np.round(np.arange(0.3, 4.01, 0.1), 2)
 
 
 # ----------------------------------------------------------------------------- arguments
-def base_parser(description: str) -> argparse.ArgumentParser:
+def base_parser(description: str, folder: str) -> argparse.ArgumentParser:
+    """Options every benchmark takes; results go to ``benchmarks/results/<folder>``."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--data", default=os.environ.get("N2I_DATA"),
                         help="data folder (layout of /work/shared/data); or set N2I_DATA")
-    parser.add_argument("--out", default="benchmarks/results", help="results folder")
+    parser.add_argument("--out", default=f"benchmarks/results/{folder}", help="results folder")
     parser.add_argument("--seed", type=int, default=0, help="seed of noise and training")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch intra-op threads (default: leave torch's choice)")

@@ -19,7 +19,7 @@ CROP = 128  # side of the central crop shown
 
 
 def build_parser():
-    parser = common.base_parser(__doc__.splitlines()[0])
+    parser = common.base_parser(__doc__.splitlines()[0], "correlated_example")
     parser.add_argument("--budget", type=float, default=60.0, help="seconds of adaptation")
     return parser
 

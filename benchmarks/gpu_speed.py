@@ -36,7 +36,7 @@ GOALS = {"train_mpix_s": 40.0, "infer_mpix_s": 200.0}
 
 
 def build_parser():
-    parser = common.base_parser(__doc__.splitlines()[0])
+    parser = common.base_parser(__doc__.splitlines()[0], "gpu_speed")
     common.add_model_args(parser)
     parser.set_defaults(batch_size=None)
     parser.add_argument("--seconds", type=float, default=20.0, help="training time per config")

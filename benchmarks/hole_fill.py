@@ -12,7 +12,7 @@ import common
 
 
 def build_parser():
-    parser = common.base_parser(__doc__.splitlines()[0])
+    parser = common.base_parser(__doc__.splitlines()[0], "hole_fill")
     common.add_model_args(parser, features=16, unrolls=2)
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--images", type=int, default=4, help="set12 images used")

@@ -18,8 +18,14 @@ import cases
 import common
 import numpy as np
 
-from napari_noise2inpaint import Noise2InpaintConfig, denoise, iter_train, load_model
-from napari_noise2inpaint.engine.events import Snapshot, run_to_end
+from napari_noise2inpaint import (
+    Noise2InpaintConfig,
+    Snapshot,
+    denoise,
+    iter_train,
+    load_model,
+    run_to_end,
+)
 from napari_noise2inpaint.prior import config_for_init
 from napari_noise2inpaint.prior.choice import choose_network
 
@@ -28,7 +34,7 @@ TOLERANCE_DB = 0.05
 
 
 def build_parser():
-    parser = common.base_parser(__doc__.splitlines()[0])
+    parser = common.base_parser(__doc__.splitlines()[0], "keep_rule")
     parser.add_argument("--cases", default="0-19", help="index range of the cases, e.g. 0-9")
     parser.add_argument("--scores", default=",".join(f"{s:g}" for s in SCORES_S),
                         help="training seconds at which the kept model is scored")

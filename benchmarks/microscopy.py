@@ -22,7 +22,7 @@ METHODS = ("n2v", "n2i")
 
 
 def build_parser():
-    parser = common.base_parser(__doc__.splitlines()[0])
+    parser = common.base_parser(__doc__.splitlines()[0], "microscopy")
     common.add_model_args(parser)
     parser.add_argument("--budget", type=float, default=90.0, help="training seconds per method")
     parser.add_argument("--pairs", nargs="*", default=list(PAIRS), choices=list(PAIRS))

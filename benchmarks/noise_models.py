@@ -37,7 +37,7 @@ PG_SETTINGS = [(2.0, 25.0), (5.0, 100.0), (0.5, 4.0)]
 
 
 def build_parser():
-    parser = common.base_parser(__doc__.splitlines()[0])
+    parser = common.base_parser(__doc__.splitlines()[0], "noise_models")
     common.add_model_args(parser)
     parser.add_argument("--budget", type=float, default=60.0, help="training seconds per run")
     parser.add_argument("--images", type=int, default=12, help="set12 images used")

@@ -17,10 +17,16 @@ import time
 import common
 import numpy as np
 
-from napari_noise2inpaint import denoise, iter_train, load_model, train
-from napari_noise2inpaint._sample_data import noisy_fluorescence
+from napari_noise2inpaint import (
+    Snapshot,
+    denoise,
+    iter_train,
+    load_model,
+    noisy_fluorescence,
+    run_to_end,
+    train,
+)
 from napari_noise2inpaint.config import start_config
-from napari_noise2inpaint.engine.events import Snapshot, run_to_end
 from napari_noise2inpaint.noise.estimation import estimate_poisson_gaussian
 from napari_noise2inpaint.prior import config_for_init
 
@@ -29,7 +35,7 @@ SETUP_S = 3.0  # seconds reserved for set-up before the first step (measured 2-5
 
 
 def build_parser():
-    parser = common.base_parser(__doc__.splitlines()[0])
+    parser = common.base_parser(__doc__.splitlines()[0], "prior")
     parser.add_argument(
         "--cases",
         default="set12_s15,set12_s25,set12_s50,synthetic_pg,fmd_confocal_fish,fmd_bpae_r",

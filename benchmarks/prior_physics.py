@@ -29,7 +29,7 @@ EXPLICIT_NOISE = "given the true noise"
 
 
 def build_parser():
-    parser = common.base_parser(__doc__.splitlines()[0])
+    parser = common.base_parser(__doc__.splitlines()[0], "prior_physics")
     parser.add_argument(
         "--prior", action="append", default=[], help="NAME=PATH or 'builtin' (repeatable)"
     )

@@ -123,7 +123,7 @@ def bar_chart(cases: dict, out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/prior"))
     args = parser.parse_args()
     cases, sweep, environments = load(args.runs)
     bar_chart(cases, args.out / "prior.png")

@@ -21,7 +21,7 @@ from napari_noise2inpaint import denoise, load_model
 
 
 def build_parser():
-    parser = common.base_parser(__doc__.splitlines()[0])
+    parser = common.base_parser(__doc__.splitlines()[0], "prior_speed")
     parser.add_argument("--side", type=int, default=2048)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-ensemble", action="store_true", help="time the big plane only")

@@ -16,7 +16,7 @@ DEFAULT_CONFIGS = "n2i:2:16,n2i:5:16,n2v:1:16"
 
 
 def build_parser():
-    parser = common.base_parser(__doc__.splitlines()[0])
+    parser = common.base_parser(__doc__.splitlines()[0], "single_image")
     parser.add_argument("--image", default="set12/08.png",
                         help="image relative to --data (set12 08-12 are 512x512)")
     parser.add_argument("--sigma", type=float, default=25.0)

@@ -29,7 +29,7 @@ WARMUP_STEPS = 3
 
 
 def build_parser():
-    parser = common.base_parser(__doc__.splitlines()[0])
+    parser = common.base_parser(__doc__.splitlines()[0], "speed")
     parser.add_argument("--seconds", type=float, default=20.0, help="training time per config")
     parser.add_argument("--train-images", type=int, default=400)
     parser.add_argument("--features", type=int, nargs=3, default=[32, 96, 32],

@@ -33,7 +33,7 @@ LABELS = {
 
 
 def build_parser():
-    parser = common.base_parser(__doc__.splitlines()[0])
+    parser = common.base_parser(__doc__.splitlines()[0], "time_to_quality")
     common.add_model_args(parser)
     parser.set_defaults(batch_size=None)
     parser.add_argument(

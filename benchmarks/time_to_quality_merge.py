@@ -4,7 +4,8 @@ Runs that did not fit one process or one session (e.g. N2I in one process and th
 baselines in another, or one device call per session) are merged when they used the same test
 set, noise, seed, patch, batch and features:
 
-    python benchmarks/time_to_quality_merge.py a.json b.json --out benchmarks/results --name ttq
+    python benchmarks/time_to_quality_merge.py a.json b.json \
+        --out benchmarks/results/time_to_quality --name ttq
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def markdown(merged: dict) -> str:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path, help="time_to_quality JSON files")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/time_to_quality"))
     parser.add_argument("--name", default="time_to_quality")
     args = parser.parse_args(argv)
     try:

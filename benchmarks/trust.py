@@ -27,8 +27,7 @@ from noise_models import KERNELS, coloured_noise
 from scipy.ndimage import gaussian_filter
 from scipy.stats import spearmanr
 
-from napari_noise2inpaint import Noise2InpaintConfig, train
-from napari_noise2inpaint._sample_data import noisy_fluorescence
+from napari_noise2inpaint import Noise2InpaintConfig, noisy_fluorescence, train
 from napari_noise2inpaint.noise.estimation import autocorrelation_of_filter
 from napari_noise2inpaint.noise.report import noise_report
 from napari_noise2inpaint.trust.residual import check_residual
@@ -56,7 +55,7 @@ CORRELATED = "gaussian3x3"
 
 
 def build_parser():
-    parser = common.base_parser(__doc__.splitlines()[0])
+    parser = common.base_parser(__doc__.splitlines()[0], "trust")
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--steps", type=int, default=200)
     common.add_model_args(parser, features=16, unrolls=2)

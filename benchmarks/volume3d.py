@@ -24,7 +24,7 @@ FILTER_SIGMAS = np.round(np.arange(0.5, 3.01, 0.25), 2)
 
 
 def build_parser():
-    parser = common.base_parser(__doc__.splitlines()[0])
+    parser = common.base_parser(__doc__.splitlines()[0], "volume3d")
     parser.add_argument("--budget", type=float, default=120.0,
                         help="training seconds of each mode (denoising is timed separately)")
     parser.add_argument("--shape", type=int, nargs=3, default=[48, 256, 256],

@@ -8,7 +8,7 @@ same torch threads. Reported: time from pressing Train to the first step, steps/
 first and the last step, and the wall time from pressing Train to the result layer::
 
     .venv/bin/python benchmarks/widget_speed.py --seconds 40 --precision float32 \
-        --cores 0 --cores 0,1 --out benchmarks/results/widget_speed.md
+        --cores 0 --cores 0,1 --out benchmarks/results/widget_speed/widget_speed.md
 
 This is a benchmark, not a test: the numbers depend on the machine and its load.
 """
@@ -61,7 +61,7 @@ def make_config(args):
 
 
 def make_data(args):
-    from napari_noise2inpaint._sample_data import noisy_fluorescence
+    from napari_noise2inpaint import noisy_fluorescence
 
     return noisy_fluorescence(tuple(int(n) for n in args.shape.split(",")))
 
@@ -70,8 +70,7 @@ def measure_headless(args) -> dict:
     """Train with the same config as the widget, timing every step from the call."""
     import torch
 
-    from napari_noise2inpaint import TrainProgress, denoise, iter_train
-    from napari_noise2inpaint.engine.events import run_to_end
+    from napari_noise2inpaint import TrainProgress, denoise, iter_train, run_to_end
 
     torch.set_num_threads(args.threads)
     data, config = make_data(args), make_config(args)

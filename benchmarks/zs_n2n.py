@@ -215,7 +215,7 @@ def denoise_zs_n2n(noisy: np.ndarray, iterations: int = 2000, seed: int = 0,
 # ----------------------------------------------------------------------------- benchmark
 def build_parser():
     """Command-line options: the common ones plus sigma and iterations."""
-    parser = common.base_parser(__doc__.splitlines()[0])
+    parser = common.base_parser(__doc__.splitlines()[0], "zs_n2n")
     parser.set_defaults(out="benchmarks/results/zs_n2n", name="zs_n2n")
     parser.add_argument("--sigma", type=float, default=25.0, help="Gaussian noise std (0-255)")
     parser.add_argument("--iterations", type=int, default=2000)
