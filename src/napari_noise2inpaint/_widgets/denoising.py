@@ -20,8 +20,8 @@ from napari_noise2inpaint._widgets.jobs import Job, error_message
 from napari_noise2inpaint._widgets.progress_panel import ProgressPanel
 from napari_noise2inpaint._widgets.runs import Phase, denoise_run
 from napari_noise2inpaint._widgets.snapshot import LayerSnapshot
-from napari_noise2inpaint.images.chunked import iter_denoise_chunks, plan_chunks
 from napari_noise2inpaint.images.ome_zarr import create_ome_zarr, default_axes
+from napari_noise2inpaint.tasks.denoise import DenoiseOptions, iter_denoise_task, prepare_denoise
 
 
 def start_denoise(
@@ -40,19 +40,18 @@ def start_denoise(
 
     ``on_done`` runs at the end, whatever happened (also when the output cannot be created).
     ``noise_settings`` override the noise estimate of the built-in prior (see
-    :func:`.runs.denoise_run`).
+    :func:`.runs.denoise_run`) of a layer in memory.
     """
     panel.start(Phase.DENOISING.value)
     if snapshot.lazy:
-        _start_chunked(viewer, job, snapshot, model, device, suffix, panel, on_done)
+        options = DenoiseOptions(device=device)
+        _start_chunked(viewer, job, snapshot, model, options, suffix, panel, on_done)
         return
     job.start(
         denoise_run,
         model,
         snapshot.data,
-        model.config.channel_axis,
-        device,
-        noise_settings,
+        DenoiseOptions(device=device, noise_settings=noise_settings),
         doing="denoising",
         on_yield=lambda p: panel.update_progress(p.fraction, p.left_s),
         on_return=lambda result: add_result(viewer, snapshot, result, suffix),
@@ -78,22 +77,16 @@ def add_result(viewer, snapshot: LayerSnapshot, result, suffix: str, preview=Non
         show_info(note)
 
 
-def chunked_denoise_job(model, data, target, channel_axis: int | None, device: str):
-    """Denoise a lazy array chunk by chunk into ``target`` (a zarr array) in a worker."""
-    yield from iter_denoise_chunks(model, data, target, channel_axis=channel_axis, device=device)
-
-
-def _start_chunked(viewer, job, snapshot, model, device, suffix, panel, on_done) -> None:
-    axis = model.config.channel_axis
+def _start_chunked(viewer, job, snapshot, model, options, suffix, panel, on_done) -> None:
     try:
-        plan = plan_chunks(model, snapshot.data.shape, channel_axis=axis)
+        task = prepare_denoise(model, snapshot.data, options)
         folder = Path(tempfile.mkdtemp(prefix="noise2inpaint-"))
         out = folder / f"{_safe(snapshot.name)}_n2i.zarr"
-        axes = default_axes(snapshot.data.ndim, axis)
+        axes = default_axes(snapshot.data.ndim, task.channel_axis)
         target = create_ome_zarr(
             out,
             snapshot.data.shape,
-            plan.chunk_shape,
+            task.plan.chunk_shape,
             axes,
             list(snapshot.scale),
             name=snapshot.name,
@@ -115,17 +108,14 @@ def _start_chunked(viewer, job, snapshot, model, device, suffix, panel, on_done)
         layer.refresh()
 
     job.start(
-        chunked_denoise_job,
-        model,
-        snapshot.data,
+        iter_denoise_task,
+        task,
         target,
-        axis,
-        device,
         doing="denoising",
         on_yield=advance,
         on_return=lambda _result: layer.refresh(),
         on_done=on_done,
-        device=device,
+        device=options.device,
     )
 
 

@@ -14,11 +14,9 @@ from enum import Enum
 
 import numpy as np
 
-from napari_noise2inpaint import PreviewUpdate, TrainProgress, iter_denoise, iter_train
+from napari_noise2inpaint import PreviewUpdate, TrainProgress, iter_train
 from napari_noise2inpaint._widgets.snapshot import contrast_limits
-from napari_noise2inpaint.engine.per_image import settings_noise
-from napari_noise2inpaint.noise import AUTO
-from napari_noise2inpaint.prior.choice import first_plane, prior_note
+from napari_noise2inpaint.tasks.denoise import DenoiseOptions, iter_denoise_task, prepare_denoise
 
 #: Seconds between two updates sent to the GUI thread.
 GUI_INTERVAL_S = 0.5
@@ -127,7 +125,8 @@ def train_run(data, config, *, init, stop_event, preview, clock: RunClock, denoi
     if outcome.model is None or not denoise:
         return None
     yield PhaseChange(Phase.DENOISING)
-    return (yield from denoise_run(outcome.model, data, config.channel_axis, config.device))
+    options = DenoiseOptions(channel_axis=config.channel_axis, device=config.device)
+    return (yield from denoise_run(outcome.model, data, options))
 
 
 def _forward_training(events, clock: RunClock, preview):
@@ -172,24 +171,10 @@ def keep_better(trained, init) -> Trained:
     return Trained(trained, trained, kept_start=history.get("kept_weights") == "start")
 
 
-def _noise_and_network(model, data, channel_axis, noise_settings):
-    """Return the user's noise model (if any) and the built-in prior's network and note."""
-    noise = None
-    if noise_settings and model.config.noise_model == AUTO:
-        plane = first_plane(data, channel_axis)
-        noise = settings_noise(plane, model.config.replace(**noise_settings))
-    if not model.alternatives:
-        note = None if noise is None else f"Noise: {noise.describe()} (your settings)."
-        return model, noise, note
-    model, note = prior_note(model, data, channel_axis, noise)
-    return model, noise, note
-
-
-def denoise_run(
-    model, data: np.ndarray, channel_axis: int | None, device: str, noise_settings=None
-):
+def denoise_run(model, data: np.ndarray, options: DenoiseOptions):
     """Denoise ``data`` with ``model``, yielding :class:`Progress` at most every 0.5 s.
 
+    ``options`` as for :func:`~napari_noise2inpaint.tasks.denoise.prepare_denoise`; their
     ``noise_settings`` (config fields of the noise model the user chose) replace the noise
     estimate of models that estimate each image's noise, such as the built-in prior.
 
@@ -197,14 +182,13 @@ def denoise_run(
     built-in prior found or was given and which of its networks denoised (else None).
     """
     start = last_sent = time.perf_counter()
-    model, noise, note = _noise_and_network(model, data, channel_axis, noise_settings)
-    events = iter_denoise(model, data, channel_axis=channel_axis, device=device, noise=noise)
+    events = iter_denoise_task(prepare_denoise(model, data, options))
     while True:
         try:
             progress = next(events)
         except StopIteration as end:
-            image = end.value
-            return image, contrast_limits(image), note
+            result = end.value
+            return result.image, contrast_limits(result.image), result.note
         now = time.perf_counter()
         if now - last_sent >= GUI_INTERVAL_S and progress.total:
             fraction = progress.done / progress.total

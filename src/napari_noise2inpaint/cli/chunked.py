@@ -15,12 +15,6 @@ from napari_noise2inpaint.cli.terminal import PROG, Progress
 from napari_noise2inpaint.cli.values import non_negative_integer, scheduler_address, sizes
 from napari_noise2inpaint.engine.events import run_to_end
 from napari_noise2inpaint.errors import InputError
-from napari_noise2inpaint.images.chunked import (
-    denoise_lazy,
-    iter_denoise_chunks,
-    plan_chunks,
-    store_on_cluster,
-)
 from napari_noise2inpaint.images.io import read_image
 from napari_noise2inpaint.images.ome_zarr import (
     create_ome_zarr,
@@ -29,6 +23,12 @@ from napari_noise2inpaint.images.ome_zarr import (
     open_lazy,
 )
 from napari_noise2inpaint.model import TrainedModel
+from napari_noise2inpaint.tasks.denoise import (
+    DenoiseOptions,
+    DenoiseTask,
+    iter_denoise_task,
+    prepare_denoise,
+)
 
 
 def add_chunk_options(parser: argparse.ArgumentParser) -> None:
@@ -58,7 +58,9 @@ def wants_chunked(args: argparse.Namespace) -> bool:
     return is_zarr_path(args.image) or is_zarr_path(args.out) or bool(args.scheduler)
 
 
-def run_denoise_chunked(args: argparse.Namespace, model: TrainedModel) -> int:
+def run_denoise_chunked(
+    args: argparse.Namespace, model: TrainedModel, options: DenoiseOptions
+) -> int:
     """Denoise chunk by chunk into a new OME-Zarr store, with memory bounded by the chunks."""
     out = Path(args.out)
     if isinstance(args.noise_sigma, str):
@@ -71,44 +73,31 @@ def run_denoise_chunked(args: argparse.Namespace, model: TrainedModel) -> int:
         if os.path.lexists(out):
             raise InputError(f"--out {out} already exists; an OME-Zarr store is never replaced.")
         check_output(out, [Path(args.image), Path(args.model)])
-        return _denoise_source(args, model, source, out)
+        return _denoise_source(prepare_denoise(model, source.data, options), source, out)
 
 
-def _denoise_source(args, model: TrainedModel, source, out: Path) -> int:
-    axis = args.channel_axis if args.channel_axis is not None else model.config.channel_axis
-    plan = plan_chunks(
-        model, source.data.shape, channel_axis=axis, chunks=args.chunks, halo=args.halo
-    )
-    for note in plan.notes:
+def _denoise_source(task: DenoiseTask, source, out: Path) -> int:
+    for note in task.notes:
         print(f"{PROG}: note: {note}", file=sys.stderr)
-    options = {
-        "channel_axis": axis,
-        "output": args.output,
-        "noise_sigma": args.noise_sigma,
-        "device": args.device,
-    }
-    shape = source.data.shape
+    shape, chunk_shape = source.data.shape, task.plan.chunk_shape
     partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
     try:
         target = create_ome_zarr(
             partial,
             shape,
-            plan.chunk_shape,
-            _axes(source.axes, len(shape), axis),
+            chunk_shape,
+            _axes(source.axes, len(shape), task.channel_axis),
             source.scale,
             name=out.stem,
         )
-        if args.scheduler:
-            result = denoise_lazy(model, source.data, plan=plan, **options)
-            store_on_cluster(result, target, args.scheduler)
-        else:
-            with contextlib.closing(Progress("denoise", "chunk")) as bar:
-                chunks = iter_denoise_chunks(model, source.data, target, plan=plan, **options)
-                run_to_end(chunks, lambda event: bar.update(event.done, event.total))
+        with contextlib.closing(Progress("denoise", "chunk")) as bar:  # none on a cluster
+            run_to_end(
+                iter_denoise_task(task, target), lambda event: bar.update(event.done, event.total)
+            )
         os.replace(partial, out)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
-    print(f"Denoised image ({shape}, float32, chunks {plan.chunk_shape}) written to {out}")
+    print(f"Denoised image ({shape}, float32, chunks {chunk_shape}) written to {out}")
     return 0
 
 

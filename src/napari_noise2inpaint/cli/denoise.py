@@ -12,13 +12,12 @@ from napari_noise2inpaint.cli.outputs import check_output
 from napari_noise2inpaint.cli.terminal import Progress, interrupt_on_sigterm, print_notes
 from napari_noise2inpaint.cli.values import integer, noise_sigma
 from napari_noise2inpaint.config import DEVICES, INFERENCE_OUTPUTS, PRECISIONS
-from napari_noise2inpaint.engine.data import resolve_channel_axis
 from napari_noise2inpaint.engine.events import run_to_end
-from napari_noise2inpaint.engine.inference import iter_denoise
 from napari_noise2inpaint.images.files import remove_stale_temp_files
 from napari_noise2inpaint.images.io import read_image
 from napari_noise2inpaint.modelfiles.loading import load_model
 from napari_noise2inpaint.tasks.batch import write_result
+from napari_noise2inpaint.tasks.denoise import DenoiseOptions, iter_denoise_task, prepare_denoise
 
 
 def add_denoise(commands) -> None:
@@ -71,23 +70,30 @@ def _run_denoise(args: argparse.Namespace) -> int:
     if wants_batch(args):
         return run_denoise_batch(args)
     if wants_chunked(args):
-        return run_denoise_chunked(args, load_model(args.model).with_precision(args.precision))
+        model = load_model(args.model).with_precision(args.precision)
+        return run_denoise_chunked(args, model, _options(args))
     check_output(out, [source, Path(args.model)], overwrite=args.overwrite)
     model = load_model(args.model).with_precision(args.precision)
-    image = read_image(source)
-    axis = args.channel_axis if args.channel_axis is not None else model.config.channel_axis
-    print_notes([resolve_channel_axis(image, axis)[1]])
-    generator = iter_denoise(
-        model,
-        image,
-        channel_axis=axis,
-        output=args.output,
-        device=args.device,
-        noise_sigma=args.noise_sigma,
-    )
+    task = prepare_denoise(model, read_image(source), _options(args))
+    print_notes(task.notes)
     with contextlib.closing(Progress("denoise", "tile")) as bar:
-        result = run_to_end(generator, lambda event: bar.update(event.done, event.total))
+        result = run_to_end(
+            iter_denoise_task(task), lambda event: bar.update(event.done, event.total)
+        ).image
     remove_stale_temp_files(out.parent)
     write_result(out, result, source)
     print(f"Denoised image ({result.shape}, float32) written to {out}")
     return 0
+
+
+def _options(args: argparse.Namespace) -> DenoiseOptions:
+    """Return the denoising options of the command line (chunk options: zarr only)."""
+    return DenoiseOptions(
+        channel_axis=args.channel_axis,
+        device=args.device,
+        output=args.output,
+        noise_sigma=args.noise_sigma,
+        chunks=args.chunks,
+        halo=args.halo,
+        scheduler=args.scheduler,
+    )

@@ -11,10 +11,10 @@ from napari_noise2inpaint.cli.terminal import Progress
 from napari_noise2inpaint.cli.values import integer
 from napari_noise2inpaint.engine.data import check_array
 from napari_noise2inpaint.engine.events import run_to_end
-from napari_noise2inpaint.engine.inference import iter_denoise
 from napari_noise2inpaint.images.io import read_image
 from napari_noise2inpaint.modelfiles.loading import load_model
 from napari_noise2inpaint.noise.report import noise_report
+from napari_noise2inpaint.tasks.denoise import DenoiseOptions, iter_denoise_task, prepare_denoise
 from napari_noise2inpaint.trust.residual import check_residual_of_image
 
 
@@ -53,10 +53,9 @@ def run_inspect(args: argparse.Namespace) -> int:
 def _residual_check(args: argparse.Namespace, image):
     """Denoise ``image`` and check the residual of its first plane."""
     model = load_model(args.model)
-    axis = args.channel_axis if args.channel_axis is not None else model.config.channel_axis
+    task = prepare_denoise(model, image, DenoiseOptions(channel_axis=args.channel_axis))
     with contextlib.closing(Progress("denoise", "tile")) as bar:
         result = run_to_end(
-            iter_denoise(model, image, channel_axis=axis),
-            lambda event: bar.update(event.done, event.total),
+            iter_denoise_task(task), lambda event: bar.update(event.done, event.total)
         )
-    return check_residual_of_image(image, result, model, axis)
+    return check_residual_of_image(image, result.image, model, task.channel_axis)
