@@ -126,3 +126,5 @@ def test_the_prior_is_a_model_name_for_info_and_denoise(files, tmp_path, capsys)
     out = tmp_path / "d.tif"
     assert main(["denoise", str(image), "--model", "builtin", "--out", str(out)]) == 0
     assert np.isfinite(tifffile.imread(out)).all()
+    printed = capsys.readouterr().out
+    assert "Noise: " in printed and "denoised with the built-in prior's" in printed

@@ -18,6 +18,7 @@ from napari_noise2inpaint._widgets.snapshot import LayerSnapshot, contrast_limit
 from napari_noise2inpaint.engine.inference import iter_denoise
 from napari_noise2inpaint.noise.report import noise_report
 from napari_noise2inpaint.tasks.batch import iter_batch
+from napari_noise2inpaint.tasks.denoise import model_channel_axis
 from napari_noise2inpaint.trust.residual import ResidualCheck, check_residual_of_image
 from napari_noise2inpaint.trust.uncertainty import iter_denoise_with_uncertainty
 
@@ -50,7 +51,7 @@ def layers_run(model, snapshots, device, *, uncertainty, masks, residual, stop_e
 
     Stop ends the run without a result for the layer being denoised.
     """
-    axis = model.config.channel_axis
+    axis = model_channel_axis(model, None)
     for index, snapshot in enumerate(snapshots):
         if uncertainty:
             events = iter_denoise_with_uncertainty(
@@ -110,7 +111,7 @@ def folder_run(model, files, out, device, *, uncertainty, masks, stop_event, rea
         reads=reads,
         stop_event=stop_event,
         **existing,
-        channel_axis=model.config.channel_axis,
+        channel_axis=model_channel_axis(model, None),
         device=device,
     )
     while True:

@@ -48,7 +48,7 @@ from napari_noise2inpaint._widgets.snapshot import LayerSnapshot, contrast_limit
 from napari_noise2inpaint._widgets.tooltips import BATCH_TOOLTIPS, apply_tooltips
 from napari_noise2inpaint._widgets.units_notice import say_units_once
 from napari_noise2inpaint.tasks.batch import collect_inputs
-from napari_noise2inpaint.trust.uncertainty import DEFAULT_MASKS
+from napari_noise2inpaint.trust.uncertainty import DEFAULT_MASKS, MAX_MASKS
 
 DEFAULT_OUT = "N2I"
 
@@ -84,7 +84,7 @@ class BatchWidget(Container):
         self.model_source, self.model_file = self.model_choice.widgets
         self.layers = Select(label="layers", choices=self._image_names)
         self.uncertainty = CheckBox(text="uncertainty layer", value=False)
-        self.masks = SpinBox(label="masks", min=2, max=64, value=DEFAULT_MASKS)
+        self.masks = SpinBox(label="masks", min=2, max=MAX_MASKS, value=DEFAULT_MASKS)
         self.residual = CheckBox(text="residual layer and check", value=False)
         self.device = ComboBox(label="device", choices=["auto", *available_devices()])
         self.apply_layers = PushButton(text="Apply to layers")

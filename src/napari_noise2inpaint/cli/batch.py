@@ -23,6 +23,7 @@ from napari_noise2inpaint.images.io import TIFF_SUFFIXES, read_image
 from napari_noise2inpaint.images.ome_zarr import is_zarr_path
 from napari_noise2inpaint.modelfiles.loading import load_model
 from napari_noise2inpaint.tasks.batch import collect_inputs, iter_batch, write_result
+from napari_noise2inpaint.tasks.denoise import model_channel_axis
 from napari_noise2inpaint.trust.uncertainty import (
     DEFAULT_MASKS,
     MAX_MASKS,
@@ -113,7 +114,7 @@ def run_denoise_batch(args: argparse.Namespace) -> int:
         check_masks(args.masks)
     sources = [args.image, *args.more_images]
     model = load_model(args.model).with_precision(args.precision)
-    axis = args.channel_axis if args.channel_axis is not None else model.config.channel_axis
+    axis = model_channel_axis(model, args.channel_axis)
     options = {"channel_axis": axis, "device": args.device, "noise_sigma": args.noise_sigma}
     out = Path(args.out)
     if len(sources) == 1 and Path(args.image).is_file() and out.suffix.lower() in TIFF_SUFFIXES:

@@ -77,12 +77,14 @@ def _run_denoise(args: argparse.Namespace) -> int:
     task = prepare_denoise(model, read_image(source), _options(args))
     print_notes(task.notes)
     with contextlib.closing(Progress("denoise", "tile")) as bar:
-        result = run_to_end(
+        done = run_to_end(
             iter_denoise_task(task), lambda event: bar.update(event.done, event.total)
-        ).image
+        )
     remove_stale_temp_files(out.parent)
-    write_result(out, result, source)
-    print(f"Denoised image ({result.shape}, float32) written to {out}")
+    write_result(out, done.image, source)
+    if done.note:
+        print(done.note)
+    print(f"Denoised image ({done.image.shape}, float32) written to {out}")
     return 0
 
 
