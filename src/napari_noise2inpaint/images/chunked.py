@@ -228,8 +228,12 @@ def one_network(model: TrainedModel, image, plan: ChunkPlan, options: dict) -> T
     """Choose the built-in prior's network once, on the first chunk: no seams between chunks."""
     if not model.alternatives or options.get("noise_sigma") is not None:
         return model
-    first = np.asarray(image[tuple(slice(0, int(sizes[0])) for sizes in plan.chunks)])
-    return choose_network(model, first_plane(first, options.get("channel_axis")))
+    return choose_network(model, first_plane(first_chunk(image, plan), options.get("channel_axis")))
+
+
+def first_chunk(image, plan: ChunkPlan) -> np.ndarray:
+    """Return the first chunk of ``plan`` (without its halo), read into memory."""
+    return np.asarray(image[tuple(slice(0, int(sizes[0])) for sizes in plan.chunks)])
 
 
 def iter_denoise_chunks(

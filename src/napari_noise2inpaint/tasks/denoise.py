@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import dask.array as da
-import numpy as np
 
 from napari_noise2inpaint.engine.data import resolve_channel_axis
 from napari_noise2inpaint.engine.denoise_options import check_denoise_options
@@ -27,6 +26,7 @@ from napari_noise2inpaint.errors import InputError
 from napari_noise2inpaint.images.chunked import (
     ChunkPlan,
     denoise_lazy,
+    first_chunk,
     iter_denoise_chunks,
     plan_chunks,
     store_on_cluster,
@@ -252,7 +252,7 @@ def _sample(task: DenoiseTask):
     """Return the image in memory, or the first chunk of a dask array (read now)."""
     if task.plan is None:
         return task.image
-    return np.asarray(task.image[tuple(slice(0, int(sizes[0])) for sizes in task.plan.chunks)])
+    return first_chunk(task.image, task.plan)
 
 
 def _user_noise(model: ModelParts, sample, options: DenoiseOptions) -> NoiseModel | None:
