@@ -69,7 +69,8 @@ def go_on_and_stop(qtbot, widget, previews):
 
 def check_stopped_with_result(viewer, widget, notices):
     assert errors(notices) == []
-    assert [n.message for n in notices][-1].startswith("Training stopped after")
+    stopped = [n.message for n in notices if n.message.startswith("Training stopped after")]
+    assert len(stopped) == 1  # a "still improving" note may follow it, depending on the stop
     result = result_layer(viewer, "stack")
     assert result.data.shape == STACK
     np.testing.assert_allclose(result.scale, (2.0, 0.5, 0.5))
