@@ -38,10 +38,13 @@ def build_parser():
     parser.add_argument("--cases", default="0-19", help="index range of the cases, e.g. 0-9")
     parser.add_argument("--scores", default=",".join(f"{s:g}" for s in SCORES_S),
                         help="training seconds at which the kept model is scored")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="training steps (default: the widget's; a large value lets the "
+                             "last score time end the run)")
     return parser
 
 
-def adapt_case(case: dict, prior, scores_s: list[float], seed: int) -> dict:
+def adapt_case(case: dict, prior, scores_s: list[float], seed: int, steps: int | None) -> dict:
     clean, value_range = case["clean"], case["range"]
     start = time.perf_counter()
     alone = denoise(prior, case["noisy"])
@@ -50,6 +53,8 @@ def adapt_case(case: dict, prior, scores_s: list[float], seed: int) -> dict:
     config = config_for_init(Noise2InpaintConfig(), prior).replace(
         time_limit=max(scores_s), precision="float32", seed=seed
     )
+    if steps is not None:
+        config = config.replace(steps=steps)
     rows = []
 
     def on_event(event) -> None:
@@ -127,7 +132,9 @@ def main(argv=None) -> dict:
     for index, case in enumerate(cases.keep_rule_cases(args.data, args.seed)):
         if index not in selected:
             continue
-        payload["cases"][case["name"]] = adapt_case(case, prior, scores_s, args.seed)
+        payload["cases"][case["name"]] = adapt_case(
+            case, prior, scores_s, args.seed, args.steps
+        )
         print(case["name"], payload["cases"][case["name"]], flush=True)
         name = args.name or f"keep_rule_{args.cases}"
         common.write_results(args.out, name, payload, markdown(payload))
