@@ -4,6 +4,7 @@ import torch
 from conftest import synthetic_scene
 
 from napari_noise2inpaint import DenoiseProgress, InputError, denoise, iter_denoise, train
+from napari_noise2inpaint.engine.inference import _spans
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +27,26 @@ def test_tiled_and_untiled_results_agree(model, output, precision):
     whole = denoise(model, image, output=output, precision=precision)
     tiled = denoise(model, image, output=output, tile_size=64, precision=precision)
     assert np.abs(tiled - whole).max() <= 1e-4 * np.abs(whole).max()
+
+
+@pytest.mark.parametrize("real", [2048, 1000, 190, 97])
+def test_tiles_keep_every_pixel_once_and_read_little_more_than_the_axis(real):
+    size, tile, context = real + -real % 4, 1024 if real > 1000 else 64, 48 if real > 1000 else 8
+    spans = _spans(size, real, tile, context, 4)
+    kept = np.zeros(real, int)
+    for source, keep, target in spans:
+        assert 0 <= source.start < source.stop <= size and source.stop - source.start <= tile
+        assert source.start % 4 == 0 and (source.stop - source.start) % 4 == 0
+        assert target.stop - target.start == keep.stop - keep.start
+        assert source.start + keep.start == target.start  # the kept part is where it goes
+        inner = (source.start > 0) * context, (source.stop < size) * context
+        assert keep.start >= inner[0] and keep.stop <= source.stop - source.start - inner[1]
+        kept[target] += 1
+    assert (kept == 1).all()
+    read = sum(source.stop - source.start for source, _, _ in spans)
+    assert read <= 1.6 * size if real > tile else read == size
+    if real == 2048:
+        assert [source.stop - source.start for source, _, _ in spans] == [780] * 3
 
 
 def test_too_little_overlap_shows_seams(model):

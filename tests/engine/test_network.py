@@ -3,7 +3,14 @@ import torch
 
 from napari_noise2inpaint import Noise2InpaintConfig
 from napari_noise2inpaint.engine.network import Denoiser
-from napari_noise2inpaint.engine.unet import NORMS, UNet, fold_batch_norms, init_weights
+from napari_noise2inpaint.engine.unet import (
+    NORMS,
+    UNet,
+    fold_batch_norms,
+    init_weights,
+    memory_format,
+    upsample_beside,
+)
 from napari_noise2inpaint.noise import data_consistency
 
 
@@ -89,3 +96,23 @@ def test_folded_batch_norms_give_the_same_output_and_leave_the_network_alone(dim
         torch.testing.assert_close(folded(image), unet(image), atol=1e-5, rtol=1e-5)
     assert not any(isinstance(m, NORMS) for m in folded.modules())
     assert sum(isinstance(m, NORMS) for m in unet.modules()) == 2 * 5  # two per block
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_upsampling_beside_the_skip_equals_upsample_then_concatenate(dims, channels_last, rng):
+    layout = memory_format(dims) if channels_last else torch.contiguous_format
+    low = torch.randn(2, 5, *(3, 4, 5)[:dims], generator=rng).contiguous(memory_format=layout)
+    skip = torch.randn(2, 3, *(6, 8, 10)[:dims], generator=rng).contiguous(memory_format=layout)
+    low.requires_grad_(True)
+    weights = torch.randn(2, 8, *(6, 8, 10)[:dims], generator=rng)
+
+    ours = upsample_beside(low, skip)
+    (ours * weights).sum().backward()
+    our_grad, low.grad = low.grad, None
+    usual = torch.cat([torch.nn.functional.interpolate(low, scale_factor=2.0), skip], dim=1)
+    (usual * weights).sum().backward()
+
+    assert torch.equal(ours, usual)
+    assert ours.is_contiguous(memory_format=layout)
+    torch.testing.assert_close(our_grad, low.grad)

@@ -208,7 +208,7 @@ def _denoise_planes(model, flat, output, tiles, overlap, device, mu_scale, noise
     multiple = 2**config.depth
     tiles = tuple(max(multiple, tile - tile % multiple) for tile in tiles)
     context = overlap if overlap is not None else model.network.receptive_radius()
-    context = -(-context // multiple) * multiple
+    context = _round_up(context, multiple)
     result = np.empty_like(flat)
     windows = list(_tiles(flat.shape[1:], tiles, context, multiple))
     total = len(windows) * flat.shape[0]
@@ -237,11 +237,19 @@ def _tiles(shape, tiles: tuple[int, ...], context: int, multiple: int) -> Iterat
 
 
 def _spans(size: int, real: int, tile: int, context: int, multiple: int):
-    """Source window, kept part (relative) and destination along one axis."""
+    """Source window, kept part (relative) and destination along one axis.
+
+    The kept parts are as equal as the multiple allows and the windows are no wider than
+    they need be: a 2048-pixel axis with 1024-pixel tiles and 48 pixels of context is read
+    as three 780-pixel windows (not three of 1024), 1.14x the axis instead of 1.5x.
+    """
     if size <= tile:
         return [(slice(0, size), slice(0, real), slice(0, real))]
-    step = max(tile - 2 * context, tile // 4)
-    step = max(multiple, step - step % multiple)
+    widest = max(tile - 2 * context, tile // 4)
+    widest = max(multiple, widest - widest % multiple)
+    count = -(-real // widest)
+    step = _round_up(-(-real // count), multiple)
+    tile = min(tile, step + 2 * context)
     spans = []
     for begin in range(0, real, step):
         end = min(begin + step, real)
@@ -250,6 +258,10 @@ def _spans(size: int, real: int, tile: int, context: int, multiple: int):
         lo = max(0, min(lo, hi - tile))
         spans.append((slice(lo, hi), slice(begin - lo, end - lo), slice(begin, end)))
     return spans
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
 
 
 def _pad(plane: torch.Tensor, multiple: int) -> torch.Tensor:
