@@ -40,18 +40,18 @@ def start_denoise(
 
     ``on_done`` runs at the end, whatever happened (also when the output cannot be created).
     ``noise_settings`` override the noise estimate of the built-in prior (see
-    :func:`.runs.denoise_run`) of a layer in memory.
+    :func:`.runs.denoise_run`), for layers in memory and lazy ones alike.
     """
     panel.start(Phase.DENOISING.value)
+    options = DenoiseOptions(device=device, noise_settings=noise_settings)
     if snapshot.lazy:
-        options = DenoiseOptions(device=device)
         _start_chunked(viewer, job, snapshot, model, options, suffix, panel, on_done)
         return
     job.start(
         denoise_run,
         model,
         snapshot.data,
-        DenoiseOptions(device=device, noise_settings=noise_settings),
+        options,
         doing="denoising",
         on_yield=lambda p: panel.update_progress(p.fraction, p.left_s),
         on_return=lambda result: add_result(viewer, snapshot, result, suffix),
@@ -101,6 +101,8 @@ def _start_chunked(viewer, job, snapshot, model, options, suffix, panel, on_done
             suffix, contrast_limits=snapshot.contrast, metadata={"path": str(out)}
         ),
     )
+    for note in task.notes:
+        show_info(note)
     show_info(f"Denoising chunk by chunk into {out}; the layer fills in as chunks finish.")
 
     def advance(progress) -> None:
@@ -113,10 +115,16 @@ def _start_chunked(viewer, job, snapshot, model, options, suffix, panel, on_done
         target,
         doing="denoising",
         on_yield=advance,
-        on_return=lambda _result: layer.refresh(),
+        on_return=lambda result: _finish_chunked(layer, result.note),
         on_done=on_done,
         device=options.device,
     )
+
+
+def _finish_chunked(layer, note: str | None) -> None:
+    layer.refresh()
+    if note:
+        show_info(note)
 
 
 def _safe(name: str) -> str:
