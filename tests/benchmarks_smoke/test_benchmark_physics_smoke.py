@@ -14,6 +14,7 @@ sys.path.insert(0, str(BENCHMARKS))
 import cases  # noqa: E402
 import correlated_example  # noqa: E402
 import keep_rule  # noqa: E402
+import prior_choice  # noqa: E402
 import prior_physics  # noqa: E402
 import prior_speed  # noqa: E402
 import zs_n2n  # noqa: E402
@@ -30,6 +31,8 @@ def data_dir(tmp_path_factory):
     (root / "set12").mkdir()
     for name in cases.SET12_SMALL:
         Image.fromarray(scene()).save(root / "set12" / f"{name}.png")
+    (root / "bsd68").mkdir()
+    Image.fromarray(scene()).save(root / "bsd68" / "test001.png")
     fmd = root / "microscopy_pairs" / "fmd"
     fmd.mkdir(parents=True)
     for noisy, clean in cases.FMD_PAIRS.values():
@@ -52,6 +55,14 @@ def test_prior_physics(data_dir, tmp_path):
     assert sorted(payload["cases"]) == sorted(wanted.split(","))
     methods = {row["method"] for row in payload["cases"]["set12_02_line1x5"]}
     assert {"noisy", "prior builtin", "prior builtin, given the true noise"} <= methods
+
+
+def test_prior_choice(data_dir, tmp_path):
+    prior_choice.main(["--data", str(data_dir), "--out", str(tmp_path), "--limit", "1"])
+    rows = _results(tmp_path, "prior_choice")["images"]
+    assert len(rows) == 3 + 3 * 2  # three white sigmas; three kernels at two strengths
+    assert all(row["chosen"] in ("white", "physics") for row in rows)
+    assert "| white s15 | 1 |" in (tmp_path / "prior_choice.md").read_text()
 
 
 def test_keep_rule(data_dir, tmp_path):
