@@ -48,7 +48,7 @@ def never_trains(monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("training started")
 
-    monkeypatch.setattr(cli_train, "iter_train", fail)
+    monkeypatch.setattr(cli_train, "iter_train_task", fail)
 
 
 @pytest.mark.parametrize(
@@ -195,7 +195,7 @@ def test_an_unwritable_output_folder_is_refused_before_training(
 
 
 def interrupt_after_first_step(monkeypatch, signum):
-    real = cli_train.iter_train
+    real = cli_train.iter_train_task
 
     def interrupted(*args, **kwargs):
         generator = real(*args, **kwargs)
@@ -203,7 +203,7 @@ def interrupt_after_first_step(monkeypatch, signum):
         signal.raise_signal(signum)
         return (yield from generator)
 
-    monkeypatch.setattr(cli_train, "iter_train", interrupted)
+    monkeypatch.setattr(cli_train, "iter_train_task", interrupted)
 
 
 @pytest.fixture
@@ -244,13 +244,13 @@ def test_an_ignored_interrupt_stays_ignored(files, tmp_path, known_handlers):
 def test_a_stop_before_the_first_step_saves_nothing(
     files, tmp_path, capsys, monkeypatch, known_handlers
 ):
-    real = cli_train.iter_train
+    real = cli_train.iter_train_task
 
     def stopped_at_once(*args, **kwargs):
         signal.raise_signal(signal.SIGINT)
         return (yield from real(*args, **kwargs))
 
-    monkeypatch.setattr(cli_train, "iter_train", stopped_at_once)
+    monkeypatch.setattr(cli_train, "iter_train_task", stopped_at_once)
     model = tmp_path / "m.safetensors"
     code = main(["train", str(files["image"]), "--out", str(model), "--steps", "500", *TINY])
     assert code == 130 and not model.exists()

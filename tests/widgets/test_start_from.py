@@ -11,7 +11,7 @@ from widget_helpers import (
 )
 
 from napari_noise2inpaint import Noise2InpaintConfig, save_model, train
-from napari_noise2inpaint._widgets import model_info, runs, start_fields
+from napari_noise2inpaint._widgets import model_info, start_fields
 from napari_noise2inpaint.prior import ADAPT_LEARNING_RATE
 
 
@@ -166,17 +166,3 @@ def test_the_built_in_prior_is_the_default_start_and_denoises_now(qtbot, viewer)
     widget.denoise_button.click()
     wait_idle(qtbot, widget)
     assert viewer.layers["cells (N2I, prior)"].data.shape == (48, 48)
-
-
-def test_keep_better_follows_the_engines_keep_rule(prior):
-    trained = train(
-        noisy((32, 32)),
-        Noise2InpaintConfig(steps=2, features=4, unrolls=1, batch_size=2, patch_size=16),
-    )
-    trained.history.update(kept_weights="start")
-    assert runs.keep_better(trained, prior).kept_start
-    trained.history["kept_weights"] = "best"
-    assert runs.keep_better(trained, prior) == runs.Trained(trained, trained, kept_start=False)
-    trained.history["steps"] = 0
-    assert runs.keep_better(trained, prior).model is prior
-    assert runs.keep_better(trained, None).model is None

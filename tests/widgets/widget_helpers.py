@@ -52,10 +52,10 @@ def hold_training_until_stopped(monkeypatch):
     """Make the widget's training wait for Stop before its first step (no race with Stop)."""
     from napari_noise2inpaint._widgets import runs
 
-    real_iter_train = runs.iter_train
+    real_iter_train = runs.iter_train_task
 
     def train_after_stop(*args, stop_event, **kwargs):
         assert stop_event.wait(60)
         return (yield from real_iter_train(*args, stop_event=stop_event, **kwargs))
 
-    monkeypatch.setattr(runs, "iter_train", train_after_stop)
+    monkeypatch.setattr(runs, "iter_train_task", train_after_stop)

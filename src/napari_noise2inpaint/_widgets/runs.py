@@ -14,9 +14,10 @@ from enum import Enum
 
 import numpy as np
 
-from napari_noise2inpaint import PreviewUpdate, TrainProgress, iter_train
+from napari_noise2inpaint import PreviewUpdate, TrainProgress
 from napari_noise2inpaint._widgets.snapshot import contrast_limits
 from napari_noise2inpaint.tasks.denoise import DenoiseOptions, iter_denoise_task, prepare_denoise
+from napari_noise2inpaint.tasks.train import iter_train_task
 
 #: Seconds between two updates sent to the GUI thread.
 GUI_INTERVAL_S = 0.5
@@ -57,15 +58,6 @@ class Progress:
     steps: tuple[TrainProgress, ...]
     fraction: float
     left_s: float | None
-
-
-@dataclass(frozen=True)
-class Trained:
-    """Training ended. ``model`` is what the run keeps (None when nothing was trained)."""
-
-    model: object | None
-    trained: object
-    kept_start: bool
 
 
 class RunClock:
@@ -113,14 +105,13 @@ def train_run(data, config, *, init, stop_event, preview, clock: RunClock, denoi
     """Train (from ``init`` when given), then denoise ``data`` with the model kept.
 
     Yields :class:`PhaseChange`, :class:`Progress`, ``PreviewUpdate`` and one
-    :class:`Trained`; returns ``(image, contrast_limits)``, or None when nothing is denoised
-    (``denoise`` false, or nothing trained).
+    :class:`~napari_noise2inpaint.tasks.train.TrainOutcome`; returns ``(image,
+    contrast_limits)``, or None when nothing is denoised (``denoise`` false, or nothing
+    trained).
     """
     yield PhaseChange(Phase.PREPARING)
-    extra = {} if init is None else {"init": init}
-    events = iter_train(data, config, stop_event=stop_event, preview=preview, **extra)
-    trained = yield from _forward_training(events, clock, preview)
-    outcome = keep_better(trained, init)
+    events = iter_train_task(data, config, init=init, stop_event=stop_event, preview=preview)
+    outcome = yield from _forward_training(events, clock, preview)
     yield outcome
     if outcome.model is None or not denoise:
         return None
@@ -155,20 +146,6 @@ def _forward_training(events, clock: RunClock, preview):
                 yield Progress(tuple(pending), *clock.training_progress(event))
                 pending, last_sent = [], time.perf_counter()
         resumed = time.perf_counter()
-
-
-def keep_better(trained, init) -> Trained:
-    """Tell whether training improved on its start.
-
-    The engine returns the starting weights (``kept_weights`` "start") unless the adapted
-    ones denoise the held-out pixels better (:mod:`napari_noise2inpaint.engine.keep_rule`). With
-    no step and no starting model nothing was trained: ``model`` is None; with no step from
-    a starting model, that model is kept as it was.
-    """
-    history = trained.history
-    if history.get("steps", 0) == 0:
-        return Trained(init, trained, kept_start=init is not None)
-    return Trained(trained, trained, kept_start=history.get("kept_weights") == "start")
 
 
 def denoise_run(model, data: np.ndarray, options: DenoiseOptions):

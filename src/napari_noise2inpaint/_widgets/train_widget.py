@@ -23,11 +23,11 @@ from napari_noise2inpaint._widgets.runs import (
     Progress,
     RunClock,
     State,
-    Trained,
     train_run,
 )
 from napari_noise2inpaint._widgets.snapshot import LayerSnapshot
 from napari_noise2inpaint._widgets.units_notice import say_units_once
+from napari_noise2inpaint.tasks.train import TrainOutcome
 
 #: Largest fraction of the training time that live previews may take.
 PREVIEW_BUDGET = 0.1
@@ -179,15 +179,15 @@ class TrainWidget(ModelFileActions, QWidget):
             self.panel.next_phase(event.phase.value)
             if event.phase is Phase.DENOISING:
                 self._set_state(State.DENOISING)
-        elif isinstance(event, Trained):
+        elif isinstance(event, TrainOutcome):
             self._on_trained(event)
 
-    def _on_trained(self, outcome: Trained) -> None:
+    def _on_trained(self, outcome: TrainOutcome) -> None:
         self._stop_following_dims()
         self.plot.redraw()
         self._lazy_next = outcome.model if self.snapshot.lazy else None
         history = outcome.trained.history
-        if history["steps"] == 0:
+        if outcome.nothing_trained:
             self._suffix = model_info.result_suffix(outcome.model) if outcome.model else "N2I"
             show_info(self._nothing_trained_text(outcome))
             return
@@ -205,7 +205,7 @@ class TrainWidget(ModelFileActions, QWidget):
         if note and not outcome.kept_start:
             show_info(note)
 
-    def _nothing_trained_text(self, outcome: Trained) -> str:
+    def _nothing_trained_text(self, outcome: TrainOutcome) -> str:
         text = "Stopped before the first training step: nothing was trained"
         if outcome.model is not None:
             return f"{text}; the starting model is used as it was."

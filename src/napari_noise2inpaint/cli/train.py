@@ -19,14 +19,13 @@ from napari_noise2inpaint.config import Noise2InpaintConfig, start_config
 from napari_noise2inpaint.engine.data import resolve_channel_axis
 from napari_noise2inpaint.engine.distributed import is_main_process
 from napari_noise2inpaint.engine.events import TrainProgress, run_to_end
-from napari_noise2inpaint.engine.training import iter_train
 from napari_noise2inpaint.errors import InputError
 from napari_noise2inpaint.images.io import read_image
 from napari_noise2inpaint.model import TrainedModel
 from napari_noise2inpaint.modelfiles.checkpoint import save_model
 from napari_noise2inpaint.modelfiles.loading import BUILTIN, load_model
-from napari_noise2inpaint.modelfiles.loading import BUILTIN_PRIOR_FILE as PRIOR_FILE
-from napari_noise2inpaint.prior import config_for_init, fixed_fields, start_name
+from napari_noise2inpaint.prior import config_for_init, start_name
+from napari_noise2inpaint.tasks.train import default_start, iter_train_task
 
 SCRATCH = "scratch"
 
@@ -97,21 +96,14 @@ def train_config(args: argparse.Namespace, init: TrainedModel | None = None) -> 
 def starting_model(args: argparse.Namespace) -> TrainedModel | None:
     """Return the model ``train`` starts from (None: random weights).
 
-    ``--init`` decides; without it, the built-in prior when it is installed and the
-    architecture options given (method, unrolls, features, ...) are its own.
+    ``--init`` decides; without it :func:`~napari_noise2inpaint.tasks.train.default_start`
+    (the built-in prior when the architecture options given are its own).
     """
     if args.init == SCRATCH:
         return None
     if args.init is not None:
         return load_model(args.init)
-    if not PRIOR_FILE.is_file():
-        return None
-    prior = load_model(BUILTIN)
-    given = given_values(args)
-    fits = all(
-        given[name] == getattr(prior.config, name) for name in fixed_fields(prior) if name in given
-    )
-    return prior if fits else None
+    return default_start(given_values(args))
 
 
 def _read_kernel(path: str) -> list[list[float]]:
@@ -144,14 +136,15 @@ def run_train(args: argparse.Namespace) -> int:
     notes = [resolve_channel_axis(a, config.channel_axis)[1] for a in images] if main else []
     shown = print_notes(notes)
     stop = threading.Event()
-    generator = iter_train(images, config, targets=targets, stop_event=stop, init=init)
+    generator = iter_train_task(images, config, targets=targets, stop_event=stop, init=init)
     if not main:  # another torchrun process: it trains in step with rank 0, which saves the model
         with stop_on_signals(stop):
             run_to_end(generator)
         return 0
     bar = Progress(f"train ({start_name(init)})", "step")  # scratch, prior or model
     with stop_on_signals(stop), contextlib.closing(bar):
-        model = run_to_end(generator, lambda event: _show(event, bar))
+        outcome = run_to_end(generator, lambda event: _show(event, bar))
+    model = outcome.trained  # the weights kept, with the run's history
     print_notes(n for n in model.history.get("notes", []) if n not in shown)
     return _save(model, out)
 

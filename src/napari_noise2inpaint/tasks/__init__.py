@@ -1,1 +1,1 @@
-"""Tasks that the command line and the widgets run: denoising one image, and a batch of files."""
+"""Tasks that the command line and the widgets run: denoising one image or a batch, training."""
