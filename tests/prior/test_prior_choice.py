@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from scipy.ndimage import convolve
 
-from napari_noise2inpaint import denoise, load_model, save_model
+from napari_noise2inpaint import denoise, load_model, noisy_fluorescence, save_model
 from napari_noise2inpaint.engine.training_data import prepare_training_data
-from napari_noise2inpaint.noise import GaussianNoise
+from napari_noise2inpaint.noise import GaussianNoise, PoissonGaussianNoise
 from napari_noise2inpaint.prior.choice import choose_network
 
 
@@ -61,13 +61,26 @@ def test_on_white_noise_the_choice_is_within_a_fraction_of_a_db_of_the_better(pr
     assert _psnr(denoise(prior, noisy), clean) >= max(scores.values()) - 0.3
 
 
-def test_a_given_noise_model_uses_the_physics_network(prior):
+def test_given_white_noise_goes_to_the_white_network_and_other_noise_to_the_physics_one(prior):
     noisy = (_scene(96) + np.random.default_rng(4).normal(0, 10, (96, 96))).astype(np.float32)
-    physics = _alone(prior)["physics"]
-    given = GaussianNoise(10.0)
+    networks = _alone(prior)
+    camera = PoissonGaussianNoise(2.0, 0.0)
     np.testing.assert_array_equal(
-        denoise(prior, noisy, noise=given), denoise(physics, noisy, noise=given)
+        denoise(prior, noisy, noise=camera), denoise(networks["physics"], noisy, noise=camera)
     )
+    # the white network keeps its own data consistency: it judges the noise level itself
+    white = denoise(prior, noisy, noise=GaussianNoise(10.0))
+    np.testing.assert_array_equal(white, denoise(networks["white"], noisy))
+    assert not np.array_equal(white, denoise(networks["physics"], noisy, noise=GaussianNoise(10.0)))
+
+
+def test_given_white_noise_beats_the_physics_network_given_the_same_noise(prior):
+    _, clean = noisy_fluorescence((128, 128), seed=3, return_clean=True)
+    sigma = 0.2 * float(np.ptp(clean))
+    noisy = (clean + np.random.default_rng(1).normal(0, sigma, clean.shape)).astype(np.float32)
+    given = GaussianNoise(sigma)
+    physics = denoise(_alone(prior)["physics"], noisy, noise=given)
+    assert _psnr(denoise(prior, noisy, noise=given), clean) > _psnr(physics, clean) + 0.5
 
 
 def test_a_saved_prior_is_the_physics_network_alone(prior, tmp_path):

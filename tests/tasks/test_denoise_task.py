@@ -9,8 +9,8 @@ from conftest import synthetic_scene
 
 from napari_noise2inpaint import InputError, Noise2InpaintConfig, denoise, load_model, train
 from napari_noise2inpaint.engine.events import run_to_end
+from napari_noise2inpaint.engine.per_image import settings_noise
 from napari_noise2inpaint.images.chunked import plan_chunks
-from napari_noise2inpaint.noise import GaussianNoise
 from napari_noise2inpaint.tasks.denoise import (
     DenoiseOptions,
     iter_denoise_task,
@@ -98,13 +98,21 @@ def test_the_builtin_prior_says_which_noise_and_network_and_gives_the_pixels_of_
     np.testing.assert_array_equal(result.image, denoise(builtin, image))
 
 
-def test_noise_settings_replace_the_prior_estimate(builtin):
+@pytest.mark.parametrize(
+    ("settings", "network"),
+    [
+        ({"noise_model": "gaussian", "noise_sigma": 25.0}, "white-noise network."),
+        ({"noise_model": "poisson_gaussian", "noise_gain": 2.0, "noise_offset": 0.0},
+         "physics-aware network."),
+    ],
+)
+def test_noise_settings_replace_the_prior_estimate(builtin, settings, network):
     image = synthetic_scene(64)[1]
-    settings = {"noise_model": "gaussian", "noise_sigma": 25.0}
     result = _run(builtin, image, DenoiseOptions(noise_settings=settings))
     assert result.note.startswith("Noise: ") and "(your settings)" in result.note
-    assert result.note.endswith("physics-aware network.")
-    np.testing.assert_array_equal(result.image, denoise(builtin, image, noise=GaussianNoise(25.0)))
+    assert result.note.endswith(network)
+    given = settings_noise(image, builtin.config.replace(**settings))
+    np.testing.assert_array_equal(result.image, denoise(builtin, image, noise=given))
 
 
 def test_the_same_seed_gives_the_same_output(model, builtin):

@@ -18,7 +18,7 @@ from napari_noise2inpaint.errors import InputError
 from napari_noise2inpaint.model import TrainedModel
 from napari_noise2inpaint.modelfiles.checkpoint import model_to_bytes
 from napari_noise2inpaint.modelfiles.loading import model_from_bytes
-from napari_noise2inpaint.prior.choice import choose_network, first_plane
+from napari_noise2inpaint.prior.choice import choose_network, first_plane, for_given_noise
 
 DEFAULT_CHUNK = {2: 1024, 3: 128}
 DEFAULT_CHUNK_DEPTH = 32
@@ -193,7 +193,8 @@ def denoise_lazy(
     }
     check_denoise_options(model, **options)
     plan = plan or plan_chunks(model, image.shape, channel_axis=channel_axis)
-    model_bytes = model_to_bytes(one_network(model, image, plan, options))
+    model, options = one_network(model, image, plan, options)
+    model_bytes = model_to_bytes(model)
     block = functools.partial(
         _denoise_block,
         model_bytes=model_bytes,
@@ -224,11 +225,20 @@ def _denoise_array(model: TrainedModel, block: np.ndarray, options: dict) -> np.
     return denoise(model, block, **options).astype(np.float32, copy=False)
 
 
-def one_network(model: TrainedModel, image, plan: ChunkPlan, options: dict) -> TrainedModel:
-    """Choose the built-in prior's network once, on the first chunk: no seams between chunks."""
+def one_network(model: TrainedModel, image, plan: ChunkPlan, options: dict) -> tuple:
+    """Choose the built-in prior's network once, on the first chunk: no seams between chunks.
+
+    Returns the network and the options its chunks are denoised with (a given noise model
+    picks the network by its kind and may leave the data consistency to it, as
+    :func:`~napari_noise2inpaint.prior.choice.for_given_noise` says).
+    """
     if not model.alternatives or options.get("noise_sigma") is not None:
-        return model
-    return choose_network(model, first_plane(first_chunk(image, plan), options.get("channel_axis")))
+        return model, options
+    if options.get("noise") is not None:
+        chosen, noise = for_given_noise(model, options["noise"])
+        return chosen, {**options, "noise": noise}
+    plane = first_plane(first_chunk(image, plan), options.get("channel_axis"))
+    return choose_network(model, plane), options
 
 
 def first_chunk(image, plan: ChunkPlan) -> np.ndarray:
@@ -266,7 +276,7 @@ def iter_denoise_chunks(
     """
     check_denoise_options(model, **options)
     plan = plan or plan_chunks(model, image.shape, channel_axis=options.get("channel_axis"))
-    model = one_network(model, image, plan, options)
+    model, options = one_network(model, image, plan, options)
     offsets = [np.cumsum((0, *sizes)) for sizes in plan.chunks]
     numblocks = tuple(len(sizes) for sizes in plan.chunks)
     total = int(np.prod(numblocks))
