@@ -4,10 +4,17 @@ import numpy as np
 import pytest
 from scipy.ndimage import convolve
 
-from napari_noise2inpaint import denoise, load_model, noisy_fluorescence, save_model
+from napari_noise2inpaint import (
+    Noise2InpaintConfig,
+    denoise,
+    load_model,
+    noisy_fluorescence,
+    save_model,
+)
+from napari_noise2inpaint.engine.per_image import settings_noise
 from napari_noise2inpaint.engine.training_data import prepare_training_data
 from napari_noise2inpaint.noise import GaussianNoise, PoissonGaussianNoise
-from napari_noise2inpaint.prior.choice import choose_network
+from napari_noise2inpaint.prior.choice import choose_network, choose_start
 
 
 def _scene(size=192, seed=0):
@@ -99,3 +106,28 @@ def test_adapting_the_white_network_keeps_its_unit_weight_data_consistency(prior
     assert data.train_noises and all(n == GaussianNoise() for n in data.train_noises)
     given = prepare_training_data(image, white.config.replace(patch_size=32, noise_sigma=20.0))
     assert given.train_noises[0].sigma == pytest.approx(20.0 / image.std(), rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("settings", "network"),
+    [
+        ({"noise_model": "gaussian", "noise_sigma": 10.0}, "white"),
+        ({"noise_model": "poisson_gaussian", "noise_gain": 2.0, "noise_offset": 0.0}, "physics"),
+    ],
+)
+def test_adapting_with_a_named_noise_model_starts_from_what_denoise_now_gives(
+    prior, settings, network
+):
+    noisy = (_scene(96) + np.random.default_rng(4).normal(0, 10, (96, 96))).astype(np.float32)
+    config = Noise2InpaintConfig(**settings)
+    chosen, adapted = choose_start(prior, noisy, config)
+    assert chosen.history["prior_network"] == network and chosen.alternatives == ()
+    given = settings_noise(noisy, prior.config.replace(**settings))
+    np.testing.assert_array_equal(
+        denoise(chosen, noisy, noise=None if network == "white" else given),
+        denoise(prior, noisy, noise=given),
+    )
+    if network == "white":  # its own unit-weight data consistency, as Denoise now used
+        assert adapted.noise_model == chosen.config.noise_model and adapted.noise_sigma is None
+    else:
+        assert adapted == config

@@ -69,9 +69,10 @@ def choose_start(
 ) -> tuple[ModelParts, Noise2InpaintConfig | None]:
     """Pick the prior's network to adapt to ``images``, as :func:`choose_network` does.
 
-    Settings that name a noise model (not "auto") keep the physics-aware network; when the
-    white one is chosen, the settings take its noise model (unit-weight white noise), so that
-    adapting starts from exactly what *Denoise now* gave.
+    Settings that name a noise model (not "auto") pick the network by its kind, as
+    :func:`for_given_noise` does (white Gaussian: the white network). When the white one is
+    chosen, the settings take its noise model (unit-weight white noise), so that adapting
+    starts from exactly what *Denoise now* gave.
 
     Returns
     -------
@@ -80,12 +81,15 @@ def choose_start(
     """
     if not init.alternatives:
         return init, config
-    if images is None or (config is not None and config.noise_model != AUTO):
+    named = config is not None and config.noise_model != AUTO
+    if named and noise_class(config.noise_model).white and _white(init) is not None:
+        chosen = _white(init)
+    elif images is None or named:
         return init.without_alternatives(), config
-    first = images[0] if isinstance(images, (list, tuple)) else images
-    chosen = choose_network(
-        init, first_plane(first, None if config is None else config.channel_axis)
-    )
+    else:
+        first = images[0] if isinstance(images, (list, tuple)) else images
+        axis = None if config is None else config.channel_axis
+        chosen = choose_network(init, first_plane(first, axis))
     if config is not None and chosen.config.noise_model != AUTO:
         config = config.replace(
             noise_model=chosen.config.noise_model, noise_sigma=chosen.config.noise_sigma
@@ -144,10 +148,8 @@ def for_given_noise(model: ModelParts, noise: NoiseModel) -> tuple[ModelParts, N
         ``(network, noise or None)``: the model alone, and the noise for its data
         consistency (None: the network's own).
     """
-    if noise.white:
-        for other in model.alternatives:
-            if other.config.noise_model != AUTO and noise_class(other.config.noise_model).white:
-                return other, None
+    if noise.white and _white(model) is not None:
+        return _white(model), None
     return model.without_alternatives(), noise
 
 
@@ -161,6 +163,14 @@ def first_plane(image, channel_axis=None) -> np.ndarray:
     if axis is not None:
         array = np.take(array, 0, axis=axis)
     return array[(0,) * (array.ndim - 2)].astype(np.float32)
+
+
+def _white(model: ModelParts) -> ModelParts | None:
+    """Return the alternative with its own white-noise data consistency, if there is one."""
+    for other in model.alternatives:
+        if other.config.noise_model != AUTO and noise_class(other.config.noise_model).white:
+            return other
+    return None
 
 
 def _alone(model: ModelParts) -> ModelParts:
