@@ -49,7 +49,7 @@ def main(argv=None) -> dict:
         name: common.psnr(image, case["clean"]) for name, image in images.items() if name != "clean"
     }
     payload = {"environment": common.environment(), "psnr": scores,
-               "note": prior_note(prior, case["noisy"])[1],
+               "note": prior_note(prior, case["noisy"])[2],
                "adaptation": adapted.history.get("adaptation"),
                "kept_weights": adapted.history.get("kept_weights")}
     plt = common.figure()

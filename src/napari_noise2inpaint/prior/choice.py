@@ -82,8 +82,9 @@ def choose_start(
     if not init.alternatives:
         return init, config
     named = config is not None and config.noise_model != AUTO
-    if named and noise_class(config.noise_model).white and _white(init) is not None:
-        chosen = _white(init)
+    white = _white(init)
+    if named and noise_class(config.noise_model).white and white is not None:
+        chosen = white
     elif images is None or named:
         return init.without_alternatives(), config
     else:
@@ -114,16 +115,19 @@ def prior_note(model: ModelParts, image, channel_axis=None, noise=None):
     Returns
     -------
     tuple
-        ``(model, line)``: the chosen model and e.g. "Noise: correlated noise, about 3x3;
-        denoised with the built-in prior's physics-aware network."
+        ``(model, noise, line)``: the chosen model, the noise its data consistency takes
+        (None: the network's own or the estimate; see :func:`for_given_noise`) and e.g.
+        "Noise: correlated noise, about 3x3; denoised with the built-in prior's
+        physics-aware network."
     """
-    plane = first_plane(image, channel_axis)
     if noise is not None:
-        chosen, found = for_given_noise(model, noise)[0], f"{noise.describe()} (your settings)"
+        found = f"{noise.describe()} (your settings)"
+        chosen, noise = for_given_noise(model, noise)
     else:
+        plane = first_plane(image, channel_axis)
         chosen, found = choose_network(model, plane), estimate_noise(plane).text()
     label = NETWORK_LABELS.get(chosen.history.get("prior_network"), "network")
-    return chosen, f"Noise: {found}; denoised with the built-in prior's {label}."
+    return chosen, noise, f"Noise: {found}; denoised with the built-in prior's {label}."
 
 
 def for_given_noise(model: ModelParts, noise: NoiseModel) -> tuple[ModelParts, NoiseModel | None]:
@@ -148,8 +152,9 @@ def for_given_noise(model: ModelParts, noise: NoiseModel) -> tuple[ModelParts, N
         ``(network, noise or None)``: the model alone, and the noise for its data
         consistency (None: the network's own).
     """
-    if noise.white and _white(model) is not None:
-        return _white(model), None
+    white = _white(model)
+    if noise.white and white is not None:
+        return white, None
     return model.without_alternatives(), noise
 
 

@@ -32,7 +32,7 @@ from napari_noise2inpaint.images.chunked import (
     store_on_cluster,
 )
 from napari_noise2inpaint.noise import AUTO
-from napari_noise2inpaint.prior.choice import first_plane, for_given_noise, prior_note
+from napari_noise2inpaint.prior.choice import first_plane, prior_note
 
 if TYPE_CHECKING:
     from napari_noise2inpaint.engine.model_parts import ModelParts
@@ -244,8 +244,7 @@ def _network(task: DenoiseTask) -> tuple[ModelParts, NoiseModel | None, str | No
     if not model.alternatives or options.noise_sigma is not None:
         note = None if noise is None else f"Noise: {noise.describe()} (your settings)."
         return model, noise, note
-    chosen, note = prior_note(model, sample, options.channel_axis, noise)
-    return chosen, None if noise is None else for_given_noise(model, noise)[1], note
+    return prior_note(model, sample, options.channel_axis, noise)
 
 
 def _sample(task: DenoiseTask):
