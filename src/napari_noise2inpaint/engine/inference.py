@@ -28,7 +28,7 @@ from napari_noise2inpaint.errors import InputError
 from napari_noise2inpaint.images.memory import check_working_memory
 from napari_noise2inpaint.noise import noise_class
 from napari_noise2inpaint.noise.estimation import MAX_ESTIMATE_PLANES, estimate_sigma
-from napari_noise2inpaint.prior.choice import choose_network, for_given_noise
+from napari_noise2inpaint.prior.choice import pick_network
 
 if TYPE_CHECKING:
     from napari_noise2inpaint.engine.model_parts import ModelParts
@@ -116,7 +116,9 @@ def iter_denoise(
     model = model.with_precision(precision)
     axis, _ = resolve_channel_axis(image, channel_axis)
     planes, layout = to_planes(image, axis)
-    model, noise = _chosen(model, planes, noise, noise_sigma)
+    model, noise = pick_network(
+        model, lambda: planes.reshape(-1, *planes.shape[-2:])[0], noise, noise_sigma
+    )
     means, stds = per_image.statistics(model, planes)
     noises = per_image.plane_noises(model, planes, means, stds, noise, noise_sigma)
     mu_scale = 1.0 if noises is not None else _mu_scale(model, planes, noise_sigma)
@@ -135,21 +137,6 @@ def iter_denoise(
             "image's (check the noise level or model)."
         )
     return layout.restore(result)
-
-
-def _chosen(model: ModelParts, planes: np.ndarray, noise, noise_sigma) -> tuple:
-    """Return the built-in prior's network for this image and the noise its DC takes.
-
-    A given noise model picks the network by its kind (:func:`for_given_noise`), a given
-    noise level the physics-aware one; otherwise the estimated risks decide.
-    """
-    if not model.alternatives:
-        return model, noise
-    if noise is not None:
-        return for_given_noise(model, noise)
-    if noise_sigma is not None or model.config.spatial_dims != 2:
-        return model.without_alternatives(), None
-    return choose_network(model, planes.reshape(-1, *planes.shape[-2:])[0]), None
 
 
 def _detached(image):

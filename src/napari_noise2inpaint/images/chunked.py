@@ -18,7 +18,7 @@ from napari_noise2inpaint.errors import InputError
 from napari_noise2inpaint.model import TrainedModel
 from napari_noise2inpaint.modelfiles.checkpoint import model_to_bytes
 from napari_noise2inpaint.modelfiles.loading import model_from_bytes
-from napari_noise2inpaint.prior.choice import choose_network, first_plane, for_given_noise
+from napari_noise2inpaint.prior.choice import first_plane, pick_network
 
 DEFAULT_CHUNK = {2: 1024, 3: 128}
 DEFAULT_CHUNK_DEPTH = 32
@@ -229,16 +229,19 @@ def one_network(model: TrainedModel, image, plan: ChunkPlan, options: dict) -> t
     """Choose the built-in prior's network once, on the first chunk: no seams between chunks.
 
     Returns the network and the options its chunks are denoised with (a given noise model
-    picks the network by its kind and may leave the data consistency to it, as
-    :func:`~napari_noise2inpaint.prior.choice.for_given_noise` says).
+    may leave the data consistency to the network, see
+    :func:`~napari_noise2inpaint.prior.choice.pick_network`).
     """
-    if not model.alternatives or options.get("noise_sigma") is not None:
+    if not model.alternatives:
         return model, options
-    if options.get("noise") is not None:
-        chosen, noise = for_given_noise(model, options["noise"])
-        return chosen, {**options, "noise": noise}
-    plane = first_plane(first_chunk(image, plan), options.get("channel_axis"))
-    return choose_network(model, plane), options
+    axis = options.get("channel_axis")
+    chosen, noise = pick_network(
+        model,
+        lambda: first_plane(first_chunk(image, plan), axis),
+        options.get("noise"),
+        options.get("noise_sigma"),
+    )
+    return chosen, {**options, "noise": noise}
 
 
 def first_chunk(image, plan: ChunkPlan) -> np.ndarray:

@@ -12,6 +12,7 @@ so the estimate is unbiased.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -62,6 +63,36 @@ def choose_network(model: ModelParts, plane: np.ndarray) -> ModelParts:
         if comparison.second < comparison.first:
             best = other
     return best
+
+
+def pick_network(
+    model: ModelParts, plane_of: Callable[[], np.ndarray], noise=None, noise_sigma=None
+) -> tuple[ModelParts, NoiseModel | None]:
+    """Return the network that denoises an image, and the noise its data consistency takes.
+
+    Parameters
+    ----------
+    model : TrainedModel
+        Any model; only the built-in prior (with alternatives) has a choice to make.
+    plane_of : callable
+        Returns the 2D plane to judge (read only when the estimated risks decide).
+    noise : NoiseModel, optional
+        The user's noise model: it picks the network by its kind (:func:`for_given_noise`).
+    noise_sigma : float or str, optional
+        A given noise level: the physics-aware network (3D images get it too).
+
+    Returns
+    -------
+    tuple
+        ``(network, noise or None)``.
+    """
+    if not model.alternatives:
+        return model, noise
+    if noise is not None:
+        return for_given_noise(model, noise)
+    if noise_sigma is not None or model.config.spatial_dims != 2:
+        return model.without_alternatives(), None
+    return choose_network(model, plane_of()), None
 
 
 def choose_start(
